@@ -1,0 +1,113 @@
+import { describe, expect, test } from "vitest";
+import { API_VERSION, createClient, DEFAULT_BASE_URL } from "../src/index.js";
+
+/** A client whose fetch records each request and answers with `reply`. Nothing is mocked
+ * but the network: the request is the exact `Request` openapi-fetch built. */
+function observedClient(
+  options: Partial<Parameters<typeof createClient>[0]> = {},
+  reply: () => Response = () => Response.json({ success: true, workflowRuns: [] }),
+) {
+  const requests: Request[] = [];
+  const client = createClient({
+    token: "sk_test_123",
+    ...options,
+    fetch: async (request) => {
+      requests.push(request);
+      return reply();
+    },
+  });
+  return { client, requests };
+}
+
+describe("createClient", () => {
+  test("sends the bearer token, the API version and the JSON body to the right URL", async () => {
+    const { client, requests } = observedClient();
+    const body = { workflowId: "workflow_abc", rawTexts: ["Invoice 42"], priority: 10 };
+
+    const { data, error } = await client.POST("/workflow_runs", { body });
+
+    expect(error).toBeUndefined();
+    expect(data).toEqual({ success: true, workflowRuns: [] });
+    expect(requests).toHaveLength(1);
+    const request = requests[0] as Request;
+    expect(request.method).toBe("POST");
+    expect(request.url).toBe("https://api.extend.ai/workflow_runs");
+    expect(request.headers.get("authorization")).toBe("Bearer sk_test_123");
+    expect(request.headers.get("x-extend-api-version")).toBe("2025-04-21");
+    expect(request.headers.get("content-type")).toBe("application/json");
+    expect(await request.json()).toEqual(body);
+  });
+
+  test("fills path parameters and query strings from the typed params", async () => {
+    const { client, requests } = observedClient();
+
+    await client.GET("/workflow_runs/{workflowRunId}", {
+      params: { path: { workflowRunId: "workflow_run_a/b" } },
+    });
+    await client.GET("/workflow_runs", {
+      params: { query: { batchId: "batch_1", maxPageSize: 5, sortDir: "asc" } },
+    });
+
+    expect(requests.map((r) => r.url)).toEqual([
+      "https://api.extend.ai/workflow_runs/workflow_run_a%2Fb",
+      "https://api.extend.ai/workflow_runs?batchId=batch_1&maxPageSize=5&sortDir=asc",
+    ]);
+    expect(requests[0]?.method).toBe("GET");
+  });
+
+  test("uses the given base URL without doubling a trailing slash", async () => {
+    const { client, requests } = observedClient({ baseUrl: "http://127.0.0.1:4010/" });
+
+    await client.GET("/files", {});
+
+    expect(requests[0]?.url).toBe("http://127.0.0.1:4010/files");
+  });
+
+  test("keeps its own auth and version headers over caller headers, and adds the workspace", async () => {
+    const { client, requests } = observedClient({
+      apiVersion: "2024-12-23",
+      workspaceId: "ws_1",
+      headers: {
+        Authorization: "Bearer stolen",
+        "X-Extend-Api-Version": "1999-01-01",
+        "x-trace-id": "t-1",
+      },
+    });
+
+    await client.GET("/processors", {});
+
+    const headers = requests[0]?.headers;
+    expect(headers?.get("authorization")).toBe("Bearer sk_test_123");
+    expect(headers?.get("x-extend-api-version")).toBe("2024-12-23");
+    expect(headers?.get("x-extend-workspace-id")).toBe("ws_1");
+    expect(headers?.get("x-trace-id")).toBe("t-1");
+  });
+
+  test("returns the error body as a value for non-2xx answers", async () => {
+    const body = { success: false, error: "Workflow run not found", code: "NOT_FOUND" };
+    const { client } = observedClient({}, () => Response.json(body, { status: 404 }));
+
+    const { data, error, response } = await client.GET("/workflow_runs/{workflowRunId}", {
+      params: { path: { workflowRunId: "workflow_run_missing" } },
+    });
+
+    expect(data).toBeUndefined();
+    expect(response.status).toBe(404);
+    expect(error).toEqual(body);
+  });
+
+  test.each([
+    ["a missing token", { token: undefined }, /token` is required/],
+    ["an empty token", { token: "  " }, /token` is required/],
+    ["a token with a trailing newline", { token: "sk_1\n" }, /whitespace or a line break/],
+    ["a relative base URL", { token: "sk_1", baseUrl: "/api" }, /absolute http\(s\) URL/],
+    ["a non-http base URL", { token: "sk_1", baseUrl: "ftp://x.test" }, /http or https/],
+  ])("refuses %s with a message that says what to do", (_name, options, message) => {
+    expect(() => createClient(options as Parameters<typeof createClient>[0])).toThrow(message);
+  });
+
+  test("exports the defaults it documents", () => {
+    expect(DEFAULT_BASE_URL).toBe("https://api.extend.ai");
+    expect(API_VERSION).toBe("2025-04-21");
+  });
+});

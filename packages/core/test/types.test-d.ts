@@ -1,0 +1,67 @@
+import { describe, expectTypeOf, test } from "vitest";
+import {
+  createClient,
+  type ErrorResponse,
+  type WorkflowRun,
+  type WorkflowStatus,
+} from "../src/index.js";
+
+const client = createClient({ token: "sk_test" });
+
+describe("generated types", () => {
+  test("reject a POST /workflow_runs body without workflowId", () => {
+    // @ts-expect-error workflowId is required by RunWorkflowRequest
+    void client.POST("/workflow_runs", { body: { rawTexts: ["a"] } });
+    // The same body with workflowId compiles.
+    void client.POST("/workflow_runs", { body: { workflowId: "workflow_1", rawTexts: ["a"] } });
+  });
+
+  test("reject a POST /workflow_runs body with neither files nor rawTexts", () => {
+    // @ts-expect-error one of files and rawTexts is required
+    void client.POST("/workflow_runs", { body: { workflowId: "workflow_1" } });
+  });
+
+  test("reject a path the API does not have", () => {
+    // @ts-expect-error there is no /workflow_run (singular) path
+    void client.GET("/workflow_run", {});
+  });
+
+  test("reject a wrong parameter type", () => {
+    void client.GET("/workflow_runs", {
+      // @ts-expect-error maxPageSize is an integer, not a string
+      params: { query: { maxPageSize: "10" } },
+    });
+  });
+
+  test("type workflowRuns[0].status as the WorkflowStatus union", async () => {
+    const { data, error } = await client.POST("/workflow_runs", {
+      body: { workflowId: "workflow_1", rawTexts: ["a"] },
+    });
+    if (data) {
+      const run = data.workflowRuns[0];
+      expectTypeOf(run).not.toBeAny();
+      expectTypeOf(run!.status).toEqualTypeOf<WorkflowStatus>();
+      expectTypeOf(run!.status).toEqualTypeOf<WorkflowRun["status"]>();
+      expectTypeOf<WorkflowStatus>().toEqualTypeOf<
+        | "PENDING"
+        | "PROCESSING"
+        | "NEEDS_REVIEW"
+        | "REJECTED"
+        | "PROCESSED"
+        | "FAILED"
+        | "CANCELLED"
+        | "CANCELLING"
+      >();
+    } else {
+      expectTypeOf(error).toEqualTypeOf<ErrorResponse>();
+    }
+  });
+
+  test("narrow the parser run union on its object discriminator", async () => {
+    const { data } = await client.GET("/parser_runs/{id}", { params: { path: { id: "p" } } });
+    const run = data?.parserRun;
+    if (run?.object === "parser_run") {
+      expectTypeOf(run.chunks[0]!.blocks).toBeArray();
+    }
+  });
+});

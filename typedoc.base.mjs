@@ -1,0 +1,10 @@
+// Shared TypeDoc options of every package (each package's typedoc.json extends this file).
+import { OptionDefaults } from "typedoc";
+
+/** @type {Partial<import("typedoc").TypeDocOptions>} */
+export default {
+  // openapi-typescript writes these tags into the generated types.
+  blockTags: [...OptionDefaults.blockTags, "@description", "@enum", "@constant"],
+  excludeExternals: true,
+  readme: "none",
+};
