@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Regenerates packages/core/src/generated/ from openapi/extend.openapi.yaml.
+// Regenerates packages/core/src/generated/ and packages/emulator/src/generated/ from
+// openapi/extend.openapi.yaml.
 //   node scripts/generate.mjs          write the files
 //   node scripts/generate.mjs --check  exit 1 if the committed files differ from the spec
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -10,7 +11,8 @@ import { parse } from "yaml";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const specPath = path.join(root, "openapi/extend.openapi.yaml");
-const outDir = path.join(root, "packages/core/src/generated");
+const coreOut = path.join(root, "packages/core/src/generated");
+const emulatorOut = path.join(root, "packages/emulator/src/generated");
 const check = process.argv.includes("--check");
 
 const HEADER = `/**
@@ -19,6 +21,15 @@ const HEADER = `/**
  */
 `;
 const METHODS = ["get", "put", "post", "delete", "patch", "head", "options"];
+
+/** Follows a local `#/...` reference inside the spec. */
+function deref(spec, node) {
+  if (!node?.$ref) return node;
+  return node.$ref
+    .slice(2)
+    .split("/")
+    .reduce((at, part) => at[part.replaceAll("~1", "/").replaceAll("~0", "~")], spec);
+}
 
 async function renderTypes(specText) {
   const ast = await openapiTS(specText, {
@@ -71,16 +82,46 @@ export type OperationId = keyof typeof operations;
 `;
 }
 
+/** What the emulator needs at run time to validate requests against the spec: every
+ * schema, and per operation its parameters and request body (references kept as they are,
+ * resolved by the validator against `components`). */
+function renderApiSchema(spec) {
+  const operations = {};
+  for (const [route, item] of Object.entries(spec.paths)) {
+    for (const method of METHODS) {
+      const op = item[method];
+      if (!op) continue;
+      const parameters = [...(item.parameters ?? []), ...(op.parameters ?? [])]
+        .map((p) => deref(spec, p))
+        .map(({ name, in: where, required, schema }) => ({
+          name,
+          in: where,
+          required: required === true,
+          schema,
+        }));
+      const body = op.requestBody ? deref(spec, op.requestBody) : undefined;
+      const [contentType, media] = body ? Object.entries(body.content)[0] : [];
+      operations[op.operationId] = {
+        method: method.toUpperCase(),
+        path: route,
+        parameters,
+        ...(body ? { body: { contentType, required: body.required === true, schema: media.schema } } : {}),
+      };
+    }
+  }
+  return `${JSON.stringify({ components: { schemas: spec.components.schemas }, operations }, null, 1)}\n`;
+}
+
 const specText = await readFile(specPath, "utf8");
 const spec = parse(specText);
 const files = {
-  "extend-api.ts": await renderTypes(specText),
-  "operations.ts": renderOperations(spec),
+  [path.join(coreOut, "extend-api.ts")]: await renderTypes(specText),
+  [path.join(coreOut, "operations.ts")]: renderOperations(spec),
+  [path.join(emulatorOut, "api-schema.json")]: renderApiSchema(spec),
 };
 
 let stale = 0;
-for (const [name, content] of Object.entries(files)) {
-  const target = path.join(outDir, name);
+for (const [target, content] of Object.entries(files)) {
   if (check) {
     const current = await readFile(target, "utf8").catch(() => null);
     if (current !== content) {
@@ -88,7 +129,7 @@ for (const [name, content] of Object.entries(files)) {
       console.error(`out of date: ${path.relative(root, target)}`);
     }
   } else {
-    await mkdir(outDir, { recursive: true });
+    await mkdir(path.dirname(target), { recursive: true });
     await writeFile(target, content);
     console.log(`wrote ${path.relative(root, target)}`);
   }

@@ -1624,12 +1624,21 @@ export interface components {
             /** Format: uri */
             docUrl?: string;
         };
-        /** @description Error body of the parse and edit endpoints, where `code`, `message`, `requestId` and `retryable` are always present. */
-        ExtendError: components["schemas"]["ErrorResponse"] & {
+        /**
+         * @description Error body of the parse and edit endpoints, where `code`, `message`, `requestId` and
+         *     `retryable` are always present. The emulator also sends `success: false` and
+         *     `error`, as on every other endpoint.
+         */
+        ExtendError: {
+            /** @constant */
+            success?: false;
+            error?: string;
             code: components["schemas"]["ErrorCode"];
             message: string;
             requestId: string;
             retryable: boolean;
+            /** Format: uri */
+            docUrl?: string;
         };
         /**
          * @description Coarse file type inferred from the name and bytes.
@@ -1977,7 +1986,8 @@ export interface components {
             processorVersionId: string;
             processorName: string;
             status: components["schemas"]["ProcessorStatus"];
-            output?: components["schemas"]["ProcessorOutput"];
+            /** @description The final output (the reviewed one if a review happened); absent, or `null` in older answers, while the run is processing. */
+            output?: components["schemas"]["ProcessorOutput"] | null;
             initialOutput?: components["schemas"]["ProcessorOutput"];
             reviewedOutput?: components["schemas"]["ProcessorOutput"];
             failureReason?: string;
@@ -2215,7 +2225,7 @@ export interface components {
             advancedFigureParsingEnabled?: boolean;
             arrayStrategy?: {
                 /** @enum {string} */
-                type: "large_array_heuristics" | "large_array_max_context" | "large_array_auto";
+                type: "large_array_heuristics" | "large_array_max_context" | "large_array_overlap_context";
             };
             chunkingOptions?: components["schemas"]["ExtractionChunkingOptions"];
             /** @description 0-based, inclusive sheet ranges. */
@@ -2720,9 +2730,21 @@ export interface components {
         /** @description One form field, or an object or array of fields. */
         EditJsonSchema: {
             /** @description Omitted for enums. */
-            type?: ("array" | "object") | ("string" | "number" | "integer" | "boolean" | "null")[];
+            type?: ("array" | "object") | (unknown[] & ([
+                "string",
+                "null"
+            ] | [
+                "number",
+                "null"
+            ] | [
+                "integer",
+                "null"
+            ] | [
+                "boolean",
+                "null"
+            ]));
             description?: string;
-            enum?: (string | null)[];
+            enum?: string[];
             items?: components["schemas"]["EditJsonSchema"];
             properties?: {
                 [key: string]: components["schemas"]["EditJsonSchema"];
@@ -2796,7 +2818,9 @@ export interface components {
                 [key: string]: unknown;
             };
             metrics: components["schemas"]["EditMetrics"];
-            usage?: components["schemas"]["Usage"];
+            usage?: {
+                credits?: number;
+            };
         };
         EditRunStatus: {
             /**
