@@ -73,12 +73,12 @@ export const API_VERSION = ${JSON.stringify(spec.info.version)} as const;
 
 /** Every operation of the spec by \`operationId\`, with its method, path template and
  * whether it is safe to send again after an ambiguous failure (\`x-extend-retry-safe\`). */
-export const operations = {
+export const apiOperations = {
 ${body}
 } as const;
 
 /** The \`operationId\` of every operation. */
-export type OperationId = keyof typeof operations;
+export type OperationId = keyof typeof apiOperations;
 `;
 }
 

@@ -21,5 +21,5 @@ export {
   DEFAULT_BASE_URL,
   type ExtendClient,
 } from "./client.js";
-export { API_VERSION, type OperationId, operations } from "./generated/operations.js";
+export { API_VERSION, apiOperations, type OperationId } from "./generated/operations.js";
 export type * from "./types.js";

@@ -8,7 +8,7 @@ export const API_VERSION = "2025-04-21" as const;
 
 /** Every operation of the spec by `operationId`, with its method, path template and
  * whether it is safe to send again after an ambiguous failure (`x-extend-retry-safe`). */
-export const operations = {
+export const apiOperations = {
   listProcessorRuns: { method: "GET", path: "/processor_runs", retrySafe: true, deprecated: false },
   runProcessor: { method: "POST", path: "/processor_runs", retrySafe: false, deprecated: false },
   getProcessorRun: { method: "GET", path: "/processor_runs/{id}", retrySafe: true, deprecated: false },
@@ -56,4 +56,4 @@ export const operations = {
 } as const;
 
 /** The `operationId` of every operation. */
-export type OperationId = keyof typeof operations;
+export type OperationId = keyof typeof apiOperations;

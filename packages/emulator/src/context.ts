@@ -1,0 +1,61 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import type { Schemas } from "@extendkit/core";
+import type { BlobStore } from "./blobs.js";
+import type { ResolvedOptions } from "./options.js";
+import type { Store } from "./store.js";
+
+/** Where an event comes from, for per-workflow and per-processor subscriptions. */
+export interface EventScope {
+  workflowId?: string;
+  processorId?: string;
+}
+
+/** Everything a handler, the engine and the admin API share. */
+export interface Context {
+  options: ResolvedOptions;
+  store: Store;
+  blobs: BlobStore;
+  /** The emulator's own root URL, known once it listens. */
+  baseUrl: string;
+  /** Key that signs presigned URLs (kept in the database so URLs survive a restart). */
+  urlKey: string;
+  emit(type: Schemas["WebhookEventType"], payload: unknown, scope?: EventScope): void;
+  engine: {
+    /** Queues a run for the workers. */
+    enqueue(kind: JobKind, id: string, priority: number): void;
+    /** Stops a run in progress, if a worker has it (`cancel` by default). */
+    abort(id: string, reason?: "cancel" | "delete"): void;
+    /** Resolves when the run's job is done (or `timeoutMs` passes). */
+    settled(id: string, timeoutMs: number): Promise<void>;
+  };
+}
+
+export type JobKind =
+  | "workflow_run"
+  | "processor_run"
+  | "parser_run"
+  | "edit_run"
+  | "batch_processor_run";
+
+export const nowIso = () => new Date().toISOString();
+
+/** A URL under the emulator that works without a token until `ttlSeconds` have passed. */
+export function signedUrl(ctx: Context, path: string, ttlSeconds: number): string {
+  const expires = Math.floor(Date.now() / 1000) + ttlSeconds;
+  const signature = createHmac("sha256", ctx.urlKey).update(`${path}:${expires}`).digest("hex");
+  return `${ctx.baseUrl}${path}?expires=${expires}&signature=${signature}`;
+}
+
+/** Whether a presigned URL's path, expiry and signature hold. */
+export function verifySignedUrl(ctx: Context, path: string, query: URLSearchParams): boolean {
+  const expires = Number(query.get("expires"));
+  const signature = query.get("signature") ?? "";
+  if (
+    !Number.isInteger(expires) ||
+    expires < Date.now() / 1000 ||
+    !/^[0-9a-f]{64}$/.test(signature)
+  )
+    return false;
+  const expected = createHmac("sha256", ctx.urlKey).update(`${path}:${expires}`).digest();
+  return timingSafeEqual(expected, Buffer.from(signature, "hex"));
+}

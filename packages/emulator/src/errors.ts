@@ -1,0 +1,35 @@
+import type { components } from "@extendkit/core";
+
+type ErrorCode = components["schemas"]["ErrorCode"];
+
+/** An error answer of the emulated API. Thrown by handlers, rendered by the server. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly retryable = status === 429 || status >= 500,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+
+  /** The body every error answer carries: the union of the documented error shapes. */
+  body(requestId: string) {
+    return {
+      success: false as const,
+      error: this.message,
+      code: this.code,
+      message: this.message,
+      requestId,
+      retryable: this.retryable,
+    };
+  }
+}
+
+export const badRequest = (message: string, code: ErrorCode = "INVALID_REQUEST") =>
+  new ApiError(400, code, message);
+
+export const notFound = (what: string, id: string) =>
+  new ApiError(404, "NOT_FOUND", `${what} ${JSON.stringify(id)} was not found.`);

@@ -1,0 +1,132 @@
+import type { FaultOptions } from "./faults.js";
+import type { RateLimitOptions } from "./rate-limit.js";
+import type { SeedDocument } from "./seed.js";
+
+/** Options of {@link startEmulator} (and flags of the `extendkit-emulator` CLI). */
+export interface EmulatorOptions {
+  /**
+   * Port to listen on; `0` picks a free one.
+   * @default 0
+   */
+  port?: number;
+  /**
+   * Interface to listen on. Keep it on loopback: the emulator has no real security.
+   * @default "127.0.0.1"
+   */
+  host?: string;
+  /**
+   * SQLite database: a file path, or `":memory:"` for state that ends with the process.
+   * A run created before a restart on the same file is still there after it, and finishes.
+   * @default ":memory:"
+   */
+  db?: string;
+  /**
+   * Folder for uploaded file bytes. Defaults to `<db>.files` beside a database file, or a
+   * temporary folder (removed on close) for `:memory:`.
+   * @default undefined
+   */
+  dataDir?: string;
+  /**
+   * The bearer token the emulator accepts; any other token answers 401.
+   * @default "extendkit_emulator_token"
+   */
+  token?: string;
+  /**
+   * What to load into a fresh database: `"default"` (an invoice workflow with its
+   * processors), `"none"`, a path to a seed JSON file, or a seed document.
+   * @default "default"
+   */
+  seed?: "default" | "none" | string | SeedDocument;
+  /**
+   * What a request without `x-extend-api-version` gets: `"reject"` answers 400, as for
+   * keys created after 2025-04-21; `"fallback"` serves it and adds a `warning`.
+   * @default "reject"
+   */
+  missingVersion?: "reject" | "fallback";
+  /**
+   * How many runs execute at once.
+   * @default 4
+   */
+  concurrency?: number;
+  /**
+   * Simulated processing time per page, per processing step, in milliseconds.
+   * @default 0
+   */
+  pageLatencyMs?: number;
+  /**
+   * Largest upload accepted, in bytes; larger ones answer 400 `FILE_SIZE_TOO_LARGE`.
+   * @default 104857600
+   */
+  maxUploadBytes?: number;
+  /**
+   * How long `sync: true` processor runs wait before answering with the run in progress.
+   * @default 300000
+   */
+  syncTimeoutMs?: number;
+  /**
+   * Per-category token buckets; `false` turns rate limiting off.
+   * @default false
+   */
+  rateLimit?: RateLimitOptions | false;
+  /**
+   * Fault injection rules, for testing clients.
+   * @default { rules: [] }
+   */
+  faults?: FaultOptions;
+  /** Webhook delivery settings. */
+  webhooks?: WebhookDeliveryOptions;
+  /**
+   * Where to write one line per request and per webhook attempt; `undefined` is silent.
+   * @default undefined
+   */
+  log?: (line: string) => void;
+}
+
+export interface WebhookDeliveryOptions {
+  /**
+   * How long a receiver has to answer 2xx before the attempt counts as failed.
+   * @default 30000
+   */
+  timeoutMs?: number;
+  /**
+   * Delay before each retry of a failed delivery, in milliseconds; its length is the
+   * number of retries. The vendor's schedule is undocumented; this backs off by 5x.
+   * @default [1000, 5000, 25000, 125000, 625000]
+   */
+  retryDelaysMs?: number[];
+}
+
+export type ResolvedOptions = Required<
+  Omit<EmulatorOptions, "dataDir" | "log" | "faults" | "webhooks" | "rateLimit">
+> & {
+  dataDir: string | undefined;
+  log: ((line: string) => void) | undefined;
+  faults: FaultOptions;
+  rateLimit: RateLimitOptions | false;
+  webhooks: Required<WebhookDeliveryOptions>;
+};
+
+export const DEFAULT_TOKEN = "extendkit_emulator_token";
+
+export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
+  return {
+    port: options.port ?? 0,
+    host: options.host ?? "127.0.0.1",
+    db: options.db ?? ":memory:",
+    dataDir: options.dataDir,
+    token: options.token ?? DEFAULT_TOKEN,
+    seed: options.seed ?? "default",
+    missingVersion: options.missingVersion ?? "reject",
+    concurrency: options.concurrency ?? 4,
+    pageLatencyMs: options.pageLatencyMs ?? 0,
+    maxUploadBytes: options.maxUploadBytes ?? 100 * 1024 * 1024,
+    syncTimeoutMs: options.syncTimeoutMs ?? 300_000,
+    rateLimit: options.rateLimit ?? false,
+    faults: options.faults ?? { rules: [] },
+    webhooks: {
+      timeoutMs: options.webhooks?.timeoutMs ?? 30_000,
+      retryDelaysMs: options.webhooks?.retryDelaysMs ?? [1000, 5000, 25_000, 125_000, 625_000],
+    },
+    log: options.log,
+  };
+}

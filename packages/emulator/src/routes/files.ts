@@ -1,0 +1,166 @@
+import type { IncomingMessage } from "node:http";
+import type { Schemas } from "@extendkit/core";
+import busboy from "busboy";
+import type { Context } from "../context.js";
+import { ApiError, badRequest } from "../errors.js";
+import { detectFileType } from "../file-types.js";
+import {
+  createFile,
+  createTextFile,
+  fileBytes,
+  fileContents,
+  fileView,
+  getFile,
+  insertFile,
+  resolveFileInput,
+} from "../files.js";
+import { newId, PREFIX } from "../ids.js";
+import { page } from "./paging.js";
+import type { Handlers } from "./types.js";
+
+/**
+ * Streams the `file` part of a multipart upload to disk, refusing it as soon as it passes
+ * the size limit, and records it once its type is known.
+ */
+function receiveUpload(ctx: Context, req: IncomingMessage): Promise<Schemas["File"]> {
+  const contentType = req.headers["content-type"] ?? "";
+  if (!contentType.startsWith("multipart/form-data")) {
+    return Promise.reject(
+      badRequest(
+        "Invalid request: the body must be multipart/form-data with one part named `file`.",
+      ),
+    );
+  }
+  return new Promise((resolve, reject) => {
+    const id = newId(PREFIX.file);
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({
+        headers: req.headers,
+        limits: { files: 1, fileSize: ctx.options.maxUploadBytes },
+      });
+    } catch (error) {
+      reject(badRequest(`Invalid request: ${(error as Error).message}.`));
+      return;
+    }
+    let pending: Promise<Schemas["File"]> | undefined;
+    parser.on("file", (field, stream, info) => {
+      if (field !== "file") {
+        stream.resume();
+        return;
+      }
+      let head = Buffer.alloc(0);
+      let truncated = false;
+      stream.on("data", (chunk: Buffer) => {
+        if (head.length < 4096) head = Buffer.concat([head, chunk]).subarray(0, 4096);
+      });
+      stream.on("limit", () => {
+        truncated = true;
+      });
+      pending = ctx.blobs.writeStream(id, stream).then(async (size) => {
+        if (truncated) {
+          await ctx.blobs.remove(id);
+          throw new ApiError(
+            400,
+            "FILE_SIZE_TOO_LARGE",
+            `The file is larger than the ${ctx.options.maxUploadBytes}-byte upload limit; split it or compress it.`,
+          );
+        }
+        const name = info.filename || "upload";
+        const type = detectFileType(name, head, info.mimeType);
+        if (!type) {
+          await ctx.blobs.remove(id);
+          throw new ApiError(
+            400,
+            "FILE_TYPE_NOT_SUPPORTED",
+            `The type of "${name}" is not supported; upload a PDF, an image, an Office document, CSV, text, HTML, XML or email.`,
+          );
+        }
+        return insertFile(ctx, id, name, type, { size, mediaType: info.mimeType });
+      });
+    });
+    parser.on("error", (error) =>
+      reject(
+        badRequest(
+          `Invalid request: the multipart body cannot be read (${(error as Error).message}).`,
+        ),
+      ),
+    );
+    parser.on("close", () => {
+      if (!pending)
+        reject(
+          badRequest(
+            "Invalid request: body.file is required: send one multipart part named `file`.",
+          ),
+        );
+      else pending.then(resolve, reject);
+    });
+    req.pipe(parser);
+  });
+}
+
+export const fileHandlers = {
+  uploadFile: async ({ ctx, req }) => ({
+    success: true,
+    file: fileView(ctx, await receiveUpload(ctx, req)),
+  }),
+
+  getFile: async ({ ctx, params, query }) => {
+    const id = params.id as string;
+    const file = getFile(ctx, id).data;
+    const contents = await fileContents(ctx, id, query);
+    // Reading contents may have learned the page count: show the latest record.
+    const latest = getFile(ctx, id).data;
+    return {
+      success: true,
+      file: { ...fileView(ctx, latest ?? file), ...(contents ? { contents } : {}) },
+    };
+  },
+
+  deleteFile: async ({ ctx, params }) => {
+    const id = params.id as string;
+    getFile(ctx, id);
+    ctx.store.delete("file", id);
+    await ctx.blobs.remove(id);
+    return { success: true, fileId: id, message: `File ${id} was deleted.` };
+  },
+
+  listFiles: ({ ctx, query }) => {
+    const result = page(
+      ctx,
+      "file",
+      { ...query, sortBy: "createdAt", nameContains: query.nameContains },
+      (stored) => fileView(ctx, stored.data),
+    );
+    return {
+      success: true,
+      files: result.items,
+      ...(result.nextPageToken ? { nextPageToken: result.nextPageToken } : {}),
+    };
+  },
+
+  createFile: async ({ ctx, body }) => {
+    if (body.rawText !== undefined) {
+      const name = body.name ?? "raw_text.txt";
+      return { success: true, file: fileView(ctx, createTextFile(ctx, body.rawText, name)) };
+    }
+    const source = resolveFileInput(ctx, {
+      fileUrl: body.url as string,
+      ...(body.name ? { fileName: body.name } : {}),
+    });
+    // The deprecated endpoint pre-processes the file: fetch it now so failures surface here.
+    try {
+      const bytes = await fileBytes(ctx, source.id);
+      ctx.store.delete("file", source.id);
+      const file = await createFile(ctx, {
+        name: source.name,
+        bytes,
+        ...(body.mediaType ? { mediaType: body.mediaType } : {}),
+      });
+      return { success: true, file: fileView(ctx, file) };
+    } catch (error) {
+      ctx.store.delete("file", source.id);
+      throw error;
+    }
+  },
+} satisfies Partial<Handlers>;

@@ -1,0 +1,83 @@
+import {
+  editNow,
+  generateEditSchema,
+  getEditRun,
+  resolveEditRequest,
+  startEdit,
+} from "../edit-runs.js";
+import { ApiError } from "../errors.js";
+import { resolveFileInput } from "../files.js";
+import { getParserRun, parseNow, startParse, withResponseType } from "../parser-runs.js";
+import { ProcessingError } from "../processors/errors.js";
+import type { Handlers } from "./types.js";
+
+/** Parse and edit answer document problems with their code and status (400 or 422). */
+async function asApiError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ProcessingError)
+      throw new ApiError(error.status, error.code, error.message, false);
+    throw error;
+  }
+}
+
+export const parseHandlers = {
+  parseFile: ({ ctx, body, query }) =>
+    asApiError(async () => {
+      const file = resolveFileInput(ctx, body.file);
+      return withResponseType(ctx, await parseNow(ctx, file.id, body.config), query.responseType);
+    }),
+
+  parseFileAsync: ({ ctx, body }) => {
+    const file = resolveFileInput(ctx, body.file);
+    return startParse(ctx, file.id, body.config);
+  },
+
+  getParserRun: ({ ctx, params, query }) => ({
+    success: true,
+    parserRun: withResponseType(ctx, getParserRun(ctx, params.id as string), query.responseType),
+  }),
+
+  deleteParserRun: ({ ctx, params }) => {
+    const id = params.id as string;
+    getParserRun(ctx, id);
+    ctx.store.delete("parser_run", id);
+    ctx.store.finishJob(id);
+    ctx.engine.abort(id, "delete");
+    return { success: true, parserRunId: id, message: `Parser run ${id} was deleted.` };
+  },
+} satisfies Partial<Handlers>;
+
+export const editHandlers = {
+  editFile: ({ ctx, body }) => asApiError(() => editNow(ctx, resolveEditRequest(ctx, body))),
+
+  editFileAsync: ({ ctx, body }) => startEdit(ctx, resolveEditRequest(ctx, body)),
+
+  generateEditSchema: ({ ctx, body }) => asApiError(() => generateEditSchema(ctx, body)),
+
+  getEditRun: ({ ctx, params }) => ({
+    success: true,
+    editRun: getEditRun(ctx, params.id as string),
+  }),
+
+  deleteEditRun: ({ ctx, params }) => {
+    const id = params.id as string;
+    getEditRun(ctx, id);
+    ctx.store.delete("edit_run", id);
+    ctx.store.finishJob(id);
+    ctx.engine.abort(id, "delete");
+    return { success: true, editRunId: id, message: `Edit run ${id} was deleted.` };
+  },
+
+  getEditTemplate: ({ ctx, params }) => {
+    const stored = ctx.store.get("edit_template", params.id as string);
+    if (!stored)
+      throw new ApiError(
+        404,
+        "NOT_FOUND",
+        `Edit template ${JSON.stringify(params.id)} was not found.`,
+      );
+    return { success: true, editTemplate: stored.data };
+  },
+} satisfies Partial<Handlers>;
