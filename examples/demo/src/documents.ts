@@ -1,0 +1,146 @@
+import { PDFDocument, StandardFonts } from "pdf-lib";
+
+/** A sample document the demo generates itself (nothing is downloaded). */
+export interface SampleDocument {
+  name: string;
+  bytes: Uint8Array;
+  type: string;
+}
+
+interface Invoice {
+  vendor: string;
+  number: string;
+  date: string;
+  due: string;
+  customer: string;
+  currency: string;
+  items: Array<[description: string, quantity: number, unitPrice: number]>;
+  taxRate: number;
+}
+
+const INVOICES: Invoice[] = [
+  {
+    vendor: "Northwind Office Supply",
+    number: "NW-2025-0412",
+    date: "2025-04-12",
+    due: "2025-05-12",
+    customer: "Globex Corporation",
+    currency: "$",
+    items: [
+      ["Laser printer paper (box)", 12, 24.5],
+      ["Toner cartridge, black", 3, 89.99],
+      ["Desk organizer", 5, 15.25],
+    ],
+    taxRate: 0.08,
+  },
+  {
+    vendor: "Blue Harbor Logistics GmbH",
+    number: "BH-88213",
+    date: "03/02/2025",
+    due: "04/01/2025",
+    customer: "Initech AG",
+    currency: "€",
+    items: [
+      ["Freight Hamburg - Rotterdam", 1, 1450],
+      ["Customs handling", 1, 180],
+    ],
+    taxRate: 0.19,
+  },
+  {
+    vendor: "Pixel Forge Studio",
+    number: "PF-107",
+    date: "January 28, 2025",
+    due: "February 27, 2025",
+    customer: "Umbrella Health",
+    currency: "£",
+    items: [
+      ["Brand identity design", 1, 3200],
+      ["Website illustrations", 8, 140],
+    ],
+    taxRate: 0.2,
+  },
+];
+
+const money = (currency: string, n: number) => `${currency}${n.toFixed(2)}`;
+
+async function invoicePdf(invoice: Invoice): Promise<Uint8Array> {
+  const pdf = await PDFDocument.create();
+  const page = pdf.addPage([612, 792]);
+  const regular = await pdf.embedFont(StandardFonts.Helvetica);
+  const bold = await pdf.embedFont(StandardFonts.HelveticaBold);
+  let y = 740;
+  const line = (text: string, x = 56, size = 11, font = regular) => {
+    page.drawText(text, { x, y, size, font });
+  };
+  line(invoice.vendor, 56, 18, bold);
+  y -= 40;
+  line("INVOICE", 56, 14, bold);
+  y -= 28;
+  for (const [label, value] of [
+    ["Invoice Number", invoice.number],
+    ["Invoice Date", invoice.date],
+    ["Due Date", invoice.due],
+    ["Vendor", invoice.vendor],
+    ["Bill To", invoice.customer],
+  ]) {
+    line(`${label}: ${value}`);
+    y -= 18;
+  }
+  y -= 14;
+  line("Description", 56, 11, bold);
+  line("Qty", 340, 11, bold);
+  line("Unit price", 400, 11, bold);
+  line("Amount", 500, 11, bold);
+  y -= 18;
+  let subtotal = 0;
+  for (const [description, quantity, unitPrice] of invoice.items) {
+    const amount = quantity * unitPrice;
+    subtotal += amount;
+    line(description);
+    line(String(quantity), 340);
+    line(money(invoice.currency, unitPrice), 400);
+    line(money(invoice.currency, amount), 500);
+    y -= 18;
+  }
+  y -= 14;
+  const tax = subtotal * invoice.taxRate;
+  line(`Subtotal: ${money(invoice.currency, subtotal)}`, 380);
+  y -= 18;
+  line(`Tax: ${money(invoice.currency, tax)}`, 380);
+  y -= 18;
+  line(`Total Due: ${money(invoice.currency, subtotal + tax)}`, 380, 12, bold);
+  return pdf.save();
+}
+
+const RECEIPT = `CORNER CAFE
+Receipt #55821
+2025-02-14 08:42
+1 x Flat white         3.80
+1 x Croissant          2.90
+TOTAL PAID             6.70
+Paid by card. Thank you for your visit!`;
+
+const CONTRACT = `SERVICES AGREEMENT
+This agreement is made between Globex Corporation ("Client") and Pixel Forge Studio ("Contractor").
+1. Term. The effective date of this agreement is March 1, 2025; it continues for twelve months.
+2. Services. Contractor shall provide design services as described in each statement of work.
+3. Termination. Either party may terminate this agreement with thirty days' written notice.
+Signatures of both parties follow.`;
+
+/** Three invoices as PDFs (three currencies, three date formats), a receipt and a contract as text. */
+export async function sampleDocuments(): Promise<SampleDocument[]> {
+  const invoices = await Promise.all(INVOICES.map(invoicePdf));
+  return [
+    ...invoices.map((bytes, i) => ({
+      name: `invoice-${INVOICES[i]?.number}.pdf`,
+      bytes,
+      type: "application/pdf",
+    })),
+    { name: "receipt-55821.txt", bytes: new TextEncoder().encode(RECEIPT), type: "text/plain" },
+    {
+      name: "services-agreement.txt",
+      bytes: new TextEncoder().encode(CONTRACT),
+      type: "text/plain",
+    },
+  ];
+}
