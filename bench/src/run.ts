@@ -1,0 +1,25 @@
+/**
+ * Runs every benchmark of the project and prints one table. `pnpm bench` from the root.
+ * Set BENCH_DURATION (seconds per load test) to shorten or lengthen the HTTP runs.
+ */
+import { emulatorHttp } from "./emulator-http.js";
+import type { Row } from "./types.js";
+
+const suites: Array<[string, () => Promise<Row[]>]> = [["emulator over HTTP", emulatorHttp]];
+
+function render(rows: Row[]) {
+  const header = ["benchmark", "result", "against", "verdict"];
+  const cells = rows.map((r) => [r.benchmark, r.result, r.against, r.verdict]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
+  const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  return [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...cells.map(line)].join("\n");
+}
+
+const rows: Row[] = [];
+for (const [name, suite] of suites) {
+  process.stderr.write(`running ${name}…\n`);
+  rows.push(...(await suite()));
+}
+console.log(render(rows));
+console.log("\nMethods:");
+for (const row of rows) console.log(`- ${row.benchmark}: ${row.method}`);
