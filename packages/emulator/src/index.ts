@@ -17,7 +17,12 @@
  */
 export type { FaultOptions, FaultRule } from "./faults.js";
 export { parseFaults } from "./faults.js";
-export { DEFAULT_TOKEN, type EmulatorOptions, type WebhookDeliveryOptions } from "./options.js";
+export {
+  DEFAULT_TOKEN,
+  type EmulatorOptions,
+  type ResolvedOptions,
+  type WebhookDeliveryOptions,
+} from "./options.js";
 export { parseRateLimit, type RateCategory, type RateLimitOptions } from "./rate-limit.js";
 export type { SeedDocument } from "./seed.js";
 export { DEFAULT_SEED } from "./seeds/default.js";

@@ -2,6 +2,7 @@ import type { Schemas } from "@extendkit/core";
 import { type Context, nowIso } from "./context.js";
 import { ApiError, badRequest, notFound } from "./errors.js";
 import { newId, PREFIX } from "./ids.js";
+import { extractionSchemaProblem } from "./processors/schema-rules.js";
 
 type Processor = Schemas["Processor"];
 type ProcessorVersion = Schemas["ProcessorVersion"];
@@ -20,6 +21,10 @@ export function checkConfig(type: Schemas["ProcessorType"], config: ProcessorCon
     throw badRequest(
       `Invalid request: body.config.type is "${config.type}" but the processor's type is "${type}"; they must match.`,
     );
+  }
+  if (config.type === "EXTRACT" && config.schema) {
+    const problem = extractionSchemaProblem(config.schema);
+    if (problem) throw badRequest(`Invalid request: body.config.${problem}.`);
   }
 }
 

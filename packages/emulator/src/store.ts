@@ -264,18 +264,22 @@ export class Store {
       values.push(query.nameContains);
     }
     const column = query.sortBy === "createdAt" ? "created_at" : "updated_at";
+    // Ties are broken by a value that moves with the sort column: `seq` is bumped with every
+    // update (as `updated_at` is), while `rowid` is fixed at insert (as `created_at` is), so
+    // a createdAt walk stays complete when runs are updated between pages.
+    const tiebreak = column === "created_at" ? "rowid" : "seq";
     const desc = query.sortDir !== "asc";
     if (query.nextPageToken) {
       const cursor = decodeCursor(query.nextPageToken);
-      clauses.push(`(${column}, seq) ${desc ? "<" : ">"} (?, ?)`);
+      clauses.push(`(${column}, ${tiebreak}) ${desc ? "<" : ">"} (?, ?)`);
       values.push(cursor.value, cursor.seq);
     }
     const limit = query.maxPageSize ?? 10;
     const order = desc ? "DESC" : "ASC";
     const rows = this.sql(
-      `SELECT id, data, internal, created_at, updated_at, seq FROM resources WHERE ${clauses.join(" AND ")}
-       ORDER BY ${column} ${order}, seq ${order} LIMIT ?`,
-    ).all(...values, limit + 1) as Row[];
+      `SELECT id, data, internal, created_at, updated_at, seq, ${tiebreak} AS tiebreak FROM resources WHERE ${clauses.join(" AND ")}
+       ORDER BY ${column} ${order}, ${tiebreak} ${order} LIMIT ?`,
+    ).all(...values, limit + 1) as (Row & { tiebreak: number })[];
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
@@ -284,7 +288,7 @@ export class Store {
         ? {
             nextPageToken: encodeCursor(
               column === "created_at" ? last.created_at : last.updated_at,
-              last.seq,
+              last.tiebreak,
             ),
           }
         : {}),
@@ -372,7 +376,9 @@ function decodeCursor(token: string): { value: string; seq: number } {
   const [a, b, extra] = token.split(":");
   const value = a ? Buffer.from(a, "base64").toString() : "";
   const seq = b ? Number(Buffer.from(b, "base64").toString()) : Number.NaN;
-  if (extra !== undefined || !value || !Number.isInteger(seq)) {
+  // The sort value is always a timestamp this store wrote (an ISO string).
+  const timestamp = /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(value) && !Number.isNaN(Date.parse(value));
+  if (extra !== undefined || !timestamp || !Number.isInteger(seq)) {
     throw badRequest(
       "Invalid request: query.nextPageToken is not a token this API returned; pass the nextPageToken of the previous page unchanged.",
     );

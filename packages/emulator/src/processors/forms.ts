@@ -14,7 +14,12 @@ type EditJsonSchema = Schemas["EditJsonSchema"];
 
 async function load(bytes: Uint8Array) {
   try {
-    return await PDFDocument.load(bytes, { updateMetadata: false });
+    const pdf = await PDFDocument.load(bytes, { updateMetadata: false });
+    // pdf-lib loads some damaged files without complaint and fails later on the missing
+    // catalog: reading the pages and form here makes that a CORRUPT_FILE, not a crash.
+    pdf.getPages();
+    pdf.getForm();
+    return pdf;
   } catch (error) {
     const message = (error as Error).message;
     if (/encrypt/i.test(message))

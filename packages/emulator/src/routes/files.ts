@@ -15,6 +15,7 @@ import {
   resolveFileInput,
 } from "../files.js";
 import { newId, PREFIX } from "../ids.js";
+import { ProcessingError } from "../processors/errors.js";
 import { page } from "./paging.js";
 import type { Handlers } from "./types.js";
 
@@ -37,7 +38,9 @@ function receiveUpload(ctx: Context, req: IncomingMessage): Promise<Schemas["Fil
     try {
       parser = busboy({
         headers: req.headers,
-        limits: { files: 1, fileSize: ctx.options.maxUploadBytes },
+        // Busboy flags a file that reaches `fileSize` as truncated: allow one byte more, so a
+        // file of exactly the limit is accepted and only a larger one is refused.
+        limits: { files: 1, fileSize: ctx.options.maxUploadBytes + 1 },
       });
     } catch (error) {
       reject(badRequest(`Invalid request: ${(error as Error).message}.`));
@@ -150,16 +153,15 @@ export const fileHandlers = {
     });
     // The deprecated endpoint pre-processes the file: fetch it now so failures surface here.
     try {
-      const bytes = await fileBytes(ctx, source.id);
-      ctx.store.delete("file", source.id);
-      const file = await createFile(ctx, {
-        name: source.name,
-        bytes,
-        ...(body.mediaType ? { mediaType: body.mediaType } : {}),
-      });
-      return { success: true, file: fileView(ctx, file) };
+      await fileBytes(ctx, source.id);
+      return { success: true, file: fileView(ctx, getFile(ctx, source.id).data) };
     } catch (error) {
       ctx.store.delete("file", source.id);
+      await ctx.blobs.remove(source.id);
+      // A url that cannot be downloaded, or holds an unsupported or oversized file, is a 400
+      // with its code, not an internal error.
+      if (error instanceof ProcessingError)
+        throw new ApiError(error.status, error.code, error.message, false);
       throw error;
     }
   },

@@ -1,3 +1,4 @@
+import type { Schemas } from "@extendkit/core";
 import {
   editNow,
   generateEditSchema,
@@ -22,14 +23,27 @@ async function asApiError<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Refuses config combinations the spec forbids before any work starts (400, not a failed run). */
+function checkParseConfig(config: Schemas["ParseConfig"] | undefined) {
+  if (config?.target === "spatial" && config.chunkingStrategy?.type === "section")
+    throw new ApiError(
+      400,
+      "INVALID_CONFIG_OPTIONS",
+      "Invalid config: `section` chunking is not allowed with the `spatial` target; use `page` or `document` chunking, or the `markdown` target.",
+      false,
+    );
+}
+
 export const parseHandlers = {
   parseFile: ({ ctx, body, query }) =>
     asApiError(async () => {
+      checkParseConfig(body.config);
       const file = resolveFileInput(ctx, body.file);
       return withResponseType(ctx, await parseNow(ctx, file.id, body.config), query.responseType);
     }),
 
   parseFileAsync: ({ ctx, body }) => {
+    checkParseConfig(body.config);
     const file = resolveFileInput(ctx, body.file);
     return startParse(ctx, file.id, body.config);
   },
@@ -61,12 +75,18 @@ export const editHandlers = {
     editRun: getEditRun(ctx, params.id as string),
   }),
 
-  deleteEditRun: ({ ctx, params }) => {
+  deleteEditRun: async ({ ctx, params }) => {
     const id = params.id as string;
-    getEditRun(ctx, id);
+    const run = getEditRun(ctx, id);
     ctx.store.delete("edit_run", id);
     ctx.store.finishJob(id);
     ctx.engine.abort(id, "delete");
+    // The spec: deleting an edit run deletes its edited file too.
+    const editedFileId = run.object === "edit_run" ? run.editedFile?.fileId : undefined;
+    if (editedFileId) {
+      ctx.store.delete("file", editedFileId);
+      await ctx.blobs.remove(editedFileId);
+    }
     return { success: true, editRunId: id, message: `Edit run ${id} was deleted.` };
   },
 

@@ -177,5 +177,21 @@ function mergeReviewed(
     };
     return merged;
   }
+  // A classification correction names the class ({ id, type }, confidence optional); the
+  // stored output stays a complete ClassifierOutput.
+  if (
+    current &&
+    "confidence" in current &&
+    "id" in provided &&
+    "type" in provided &&
+    typeof provided.id === "string"
+  ) {
+    return {
+      id: provided.id,
+      type: provided.type as string,
+      confidence: typeof provided.confidence === "number" ? provided.confidence : 1,
+      insights: [],
+    };
+  }
   return provided;
 }
