@@ -198,7 +198,25 @@ export function createAdmin({ ctx, webhooks, faults, limiter, authorized }: Admi
       "PUT",
       /^\/_emulator\/faults$/,
       (_m, body) => {
-        faults.set(body as FaultOptions);
+        // Checked before use: a status outside 400-599 would make the server throw while
+        // answering (an unhandled rejection, and a client left waiting).
+        const input = body as FaultOptions | undefined;
+        if (!Array.isArray(input?.rules))
+          throw badRequest("rules must be an array of fault rules.");
+        input.rules.forEach((rule, i) => {
+          if (!["status", "rate-limit", "reset", "latency", "lost-response"].includes(rule?.type))
+            throw badRequest(
+              `rules[${i}].type must be one of status, rate-limit, reset, latency, lost-response.`,
+            );
+          if (
+            rule.status !== undefined &&
+            !(Number.isInteger(rule.status) && rule.status >= 400 && rule.status <= 599)
+          )
+            throw badRequest(`rules[${i}].status must be an HTTP error status (400-599).`);
+          if (rule.probability !== undefined && !(rule.probability >= 0 && rule.probability <= 1))
+            throw badRequest(`rules[${i}].probability must be between 0 and 1.`);
+        });
+        faults.set(input);
         return { rules: faults.rules };
       },
     ],

@@ -90,14 +90,24 @@ export function parseFaults(text: string, seed?: number): FaultOptions {
           `--faults: cannot read "${part}"; use type[=value][@probability][#count] with type one of status, rate-limit, reset, latency, lost-response`,
         );
       }
+      const invalid = (why: string) => new Error(`--faults: cannot use "${part}": ${why}`);
       const value = match[2] === undefined ? undefined : Number(match[2]);
       const rule: FaultRule = { type };
       if (value !== undefined) {
-        if (type === "status") rule.status = value;
-        else if (type === "latency") rule.ms = value;
+        if (type === "status") {
+          if (value < 400 || value > 599)
+            throw invalid("status must be an HTTP error status (400-599)");
+          rule.status = value;
+        } else if (type === "latency") rule.ms = value;
         else if (type === "rate-limit") rule.retryAfter = value;
+        else throw invalid(`${type} takes no value`);
       }
-      if (match[3] !== undefined) rule.probability = Number(match[3]);
+      if (match[3] !== undefined) {
+        const probability = Number(match[3]);
+        if (!(probability >= 0 && probability <= 1))
+          throw invalid("probability must be between 0 and 1");
+        rule.probability = probability;
+      }
       if (match[4] !== undefined) rule.count = Number(match[4]);
       return rule;
     });

@@ -22,7 +22,8 @@ export function categoryOf(operationId: OperationId, method: string): RateCatego
 }
 
 /**
- * One token bucket per category: each holds up to one second of requests and refills
+ * One token bucket per category: each holds up to one second of requests (at least one
+ * request, so rates below 1/s still let a request through every 1/rate seconds) and refills
  * continuously. `take` answers 0 when the request may go, else the seconds to wait.
  */
 export function createRateLimiter(options: RateLimitOptions | false, now: () => number = Date.now) {
@@ -40,8 +41,9 @@ export function createRateLimiter(options: RateLimitOptions | false, now: () => 
       const rate = limits[category];
       if (!rate || rate <= 0) return 0;
       const t = now();
-      const bucket = buckets.get(category) ?? { tokens: rate, at: t };
-      bucket.tokens = Math.min(rate, bucket.tokens + ((t - bucket.at) / 1000) * rate);
+      const capacity = Math.max(1, rate);
+      const bucket = buckets.get(category) ?? { tokens: capacity, at: t };
+      bucket.tokens = Math.min(capacity, bucket.tokens + ((t - bucket.at) / 1000) * rate);
       bucket.at = t;
       buckets.set(category, bucket);
       if (bucket.tokens >= 1) {
@@ -60,9 +62,10 @@ export function parseRateLimit(text: string): RateLimitOptions {
     .split(",")
     .map((p) => p.trim())
     .filter(Boolean)) {
-    const [name, value] = part.split("=");
-    const rate = Number(value);
-    if (!["get", "write", "run"].includes(name ?? "") || !(rate > 0)) {
+    const match = /^(get|write|run)=(\d+(?:\.\d+)?)$/.exec(part);
+    const name = match?.[1];
+    const rate = Number(match?.[2]);
+    if (!name || !(rate > 0)) {
       throw new Error(`--rate-limit: expected entries like get=50,write=20,run=5; got "${part}"`);
     }
     out[name as RateCategory] = rate;

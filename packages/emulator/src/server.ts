@@ -300,11 +300,13 @@ async function applyFaults(
         return "done";
       case "status": {
         const status = fault.status ?? 500;
+        // Every 429 carries Retry-After, so clients back off (brief §5 check 37).
         throw new ApiError(
           status,
           status === 429 ? "RATE_LIMIT_EXCEEDED" : "INTERNAL_ERROR",
           `Injected fault: HTTP ${status}.`,
           true,
+          status === 429 ? { "retry-after": String(fault.retryAfter ?? 1) } : {},
         );
       }
       case "rate-limit": {

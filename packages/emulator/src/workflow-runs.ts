@@ -233,12 +233,13 @@ export async function workflowRunJob(ctx: Context, id: string, signal: AbortSign
       }
     }
     checkpoint(signal);
+    // A cancel that arrived after the last checkpoint still wins: the caller was told CANCELLING.
     const done = patchWorkflowRun(ctx, id, (run) => ({
       ...run,
-      status: "PROCESSED",
+      status: run.status === "CANCELLING" ? "CANCELLED" : "PROCESSED",
       endTime: nowIso(),
     }));
-    if (done)
+    if (done?.status === "PROCESSED")
       ctx.emit("workflow_run.completed", workflowRunView(ctx, done), {
         workflowId: done.workflow.id,
       });
@@ -283,6 +284,7 @@ async function runProcessorStep(
   });
   const provided = overrides?.find((o) => o.processorId === processorId);
   if (provided) {
+    // Overrides were completed to the processor's output shape when the run was created.
     const output = provided.output as Schemas["ProcessorOutput"];
     const done = { ...run, status: "PROCESSED" as const, output, initialOutput: output };
     saveProcessorRun(ctx, done);

@@ -201,3 +201,55 @@ describe("POST /workflows", () => {
     expect(body.error).toMatch(/body\.name is required/);
   });
 });
+
+describe("files[].outputs overrides", () => {
+  test("a provided classification replaces the processor's and is stored as a complete output", async () => {
+    const file = await upload("override.txt", invoiceText(9));
+    const { data } = await t.client.POST("/workflow_runs", {
+      body: {
+        workflowId,
+        files: [
+          {
+            fileId: file.id,
+            outputs: [
+              {
+                processorId: "dp_document_classifier",
+                output: { id: "contract", type: "contract" },
+              },
+            ],
+          },
+        ],
+      },
+    });
+    await t.emulator.idle();
+    const { data: got } = await t.client.GET("/workflow_runs/{workflowRunId}", {
+      params: { path: { workflowRunId: data!.workflowRuns[0]!.id } },
+    });
+    expect(got?.workflowRun.outputs[0]?.output).toEqual({
+      id: "contract",
+      type: "contract",
+      confidence: 1,
+      insights: [],
+    });
+  });
+
+  test.each([
+    [
+      "an output that does not fit the processor's type",
+      { processorId: "dp_document_classifier", output: { value: { a: 1 } } },
+      400,
+    ],
+    ["an unknown processor", { processorId: "dp_nope", output: { id: "x", type: "x" } }, 404],
+  ])("refuses %s before storing anything", async (_name, override, status) => {
+    const before = (await t.client.GET("/files", { params: { query: { maxPageSize: 1000 } } }))
+      .data!.files.length;
+    const file = await upload("o.txt", "x");
+    const { status: got } = await t.request("POST", "/workflow_runs", {
+      body: { workflowId, files: [{ fileId: file.id, outputs: [override] }], rawTexts: ["y"] },
+    });
+    expect(got).toBe(status);
+    const after = (await t.client.GET("/files", { params: { query: { maxPageSize: 1000 } } })).data!
+      .files.length;
+    expect(after).toBe(before + 1); // only the upload; the raw text was never stored
+  });
+});

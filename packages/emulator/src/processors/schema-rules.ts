@@ -19,7 +19,11 @@ function typesOf(node: Record<string, unknown>): string[] {
   return Array.isArray(type) ? type.map(String) : typeof type === "string" ? [type] : [];
 }
 
-function objectProblem(node: Record<string, unknown>, path: string, depth: number): string | undefined {
+function objectProblem(
+  node: Record<string, unknown>,
+  path: string,
+  depth: number,
+): string | undefined {
   if (depth > MAX_DEPTH) return `${path} is nested more than ${MAX_DEPTH} levels deep`;
   for (const [key, value] of Object.entries(node.properties as Record<string, unknown>)) {
     const at = `${path}.properties.${key}`;
@@ -30,10 +34,15 @@ function objectProblem(node: Record<string, unknown>, path: string, depth: numbe
   return undefined;
 }
 
-function fieldProblem(node: Record<string, unknown>, path: string, depth: number): string | undefined {
+function fieldProblem(
+  node: Record<string, unknown>,
+  path: string,
+  depth: number,
+): string | undefined {
   if (!node || typeof node !== "object") return `${path} must be a schema object`;
   if (Array.isArray(node.enum)) {
-    if (!node.enum.every((v) => v === null || typeof v === "string")) return `${path}: enum values must be strings`;
+    if (!node.enum.every((v) => v === null || typeof v === "string"))
+      return `${path}: enum values must be strings`;
     if (!node.enum.includes(null)) return `${path}: an enum must include null`;
     return undefined;
   }
@@ -44,11 +53,14 @@ function fieldProblem(node: Record<string, unknown>, path: string, depth: number
   }
   const [type] = kind as [string];
   if (PRIMITIVES.has(type)) {
-    return types.includes("null") ? undefined : `${path}: primitive fields must be nullable, e.g. "type": ["${type}", "null"]`;
+    return types.includes("null")
+      ? undefined
+      : `${path}: primitive fields must be nullable, e.g. "type": ["${type}", "null"]`;
   }
   if (type === "object") {
     if (node["extend:type"] === "currency" || node["extend:type"] === "signature") return undefined;
-    if (typeof node.properties !== "object" || node.properties === null) return `${path}: an object needs properties`;
+    if (typeof node.properties !== "object" || node.properties === null)
+      return `${path}: an object needs properties`;
     return objectProblem(node, path, depth + 1);
   }
   const items = node.items as Record<string, unknown> | undefined;

@@ -1,7 +1,10 @@
 import type { Schemas } from "@extendkit/core";
+import type { Context } from "../context.js";
 import { ApiError, badRequest } from "../errors.js";
-import { createTextFile, resolveFileInput } from "../files.js";
+import { createTextFile, getFile, resolveFileInput } from "../files.js";
 import { newId, PREFIX } from "../ids.js";
+import { getProcessor } from "../processors-repo.js";
+import { completeOutput } from "../provided-outputs.js";
 import {
   cancelWorkflowRun,
   cleanMetadata,
@@ -29,11 +32,20 @@ export const workflowHandlers = {
       );
     }
     const { workflow, definition } = resolveWorkflowVersion(ctx, body.workflowId, body.version);
+    // Everything a request names is checked before anything is stored, so a 404 or 400
+    // leaves no file behind.
+    checkFileIds(
+      ctx,
+      (body.files ?? []).map((f) => f.fileId),
+    );
+    const overrides = (body.files ?? []).map((f, i) =>
+      completeOverrides(ctx, f.outputs, `body.files[${i}].outputs`),
+    );
     const inputs: RunInput[] = [
-      ...(body.files ?? []).map((f) => ({
+      ...(body.files ?? []).map((f, i) => ({
         file: resolveFileInput(ctx, f),
         metadata: body.metadata,
-        overrides: f.outputs,
+        overrides: overrides[i],
       })),
       ...(body.rawTexts ?? []).map((text, i) => ({
         file: createTextFile(ctx, text, `raw_text_${i + 1}.txt`),
@@ -113,6 +125,10 @@ export const workflowHandlers = {
 
   batchRunWorkflow: ({ ctx, body }) => {
     const { workflow, definition } = resolveWorkflowVersion(ctx, body.workflowId, body.version);
+    checkFileIds(
+      ctx,
+      body.inputs.map((input) => input.file?.fileId),
+    );
     const batchId = newId(PREFIX.batch);
     const inputs: RunInput[] = body.inputs.map((input, i) => ({
       file: input.file
@@ -135,9 +151,11 @@ export const workflowHandlers = {
         "NOT_FOUND",
         `Workflow run ${id} has no output ${JSON.stringify(params.outputId)}; use an id from workflowRun.outputs[].id.`,
       );
-    const reviewed = mergeReviewed(
-      output.output ?? undefined,
-      body.reviewedOutput as Schemas["ProcessorOutput"],
+    const reviewed = completeOutput(
+      body.reviewedOutput,
+      output.type,
+      output.output,
+      "body.reviewedOutput",
     );
     const corrected = {
       ...output,
@@ -155,43 +173,23 @@ export const workflowHandlers = {
   },
 } satisfies Partial<Handlers>;
 
-/** Extraction corrections may name only some fields: they are merged into the current values. */
-function mergeReviewed(
-  current: Schemas["ProcessorOutput"] | undefined,
-  provided: Schemas["ProcessorOutput"],
-): Schemas["ProcessorOutput"] {
-  const json = (o: Schemas["ProcessorOutput"] | undefined) =>
-    o && "value" in o && "metadata" in o && typeof o.value === "object"
-      ? (o as Schemas["JsonOutput"])
-      : undefined;
-  const before = json(current);
-  if (
-    before &&
-    "value" in provided &&
-    typeof provided.value === "object" &&
-    provided.value !== null
-  ) {
-    const merged: Schemas["JsonOutput"] = {
-      value: { ...before.value, ...(provided.value as Record<string, unknown>) },
-      metadata: before.metadata,
-    };
-    return merged;
-  }
-  // A classification correction names the class ({ id, type }, confidence optional); the
-  // stored output stays a complete ClassifierOutput.
-  if (
-    current &&
-    "confidence" in current &&
-    "id" in provided &&
-    "type" in provided &&
-    typeof provided.id === "string"
-  ) {
-    return {
-      id: provided.id,
-      type: provided.type as string,
-      confidence: typeof provided.confidence === "number" ? provided.confidence : 1,
-      insights: [],
-    };
-  }
-  return provided;
+function checkFileIds(ctx: Context, ids: Array<string | undefined>) {
+  for (const id of ids) if (id) getFile(ctx, id);
+}
+
+/** Output overrides name an existing processor and fit its type; stored complete. */
+function completeOverrides(
+  ctx: Context,
+  overrides: Schemas["ProvidedOutputOverride"][] | undefined,
+  where: string,
+) {
+  return overrides?.map((o, i) => ({
+    processorId: o.processorId,
+    output: completeOutput(
+      o.output,
+      getProcessor(ctx, o.processorId).type,
+      undefined,
+      `${where}[${i}].output`,
+    ),
+  }));
 }
