@@ -105,7 +105,9 @@ function renderApiSchema(spec) {
         method: method.toUpperCase(),
         path: route,
         parameters,
-        ...(body ? { body: { contentType, required: body.required === true, schema: media.schema } } : {}),
+        ...(body
+          ? { body: { contentType, required: body.required === true, schema: media.schema } }
+          : {}),
       };
     }
   }

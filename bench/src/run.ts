@@ -12,7 +12,11 @@ function render(rows: Row[]) {
   const cells = rows.map((r) => [r.benchmark, r.result, r.against, r.verdict]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
   const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i] ?? 0)).join(" | ")} |`;
-  return [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...cells.map(line)].join("\n");
+  return [
+    line(header),
+    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ...cells.map(line),
+  ].join("\n");
 }
 
 const rows: Row[] = [];

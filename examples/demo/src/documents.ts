@@ -3,7 +3,7 @@ import { PDFDocument, StandardFonts } from "pdf-lib";
 /** A sample document the demo generates itself (nothing is downloaded). */
 export interface SampleDocument {
   name: string;
-  bytes: Uint8Array;
+  bytes: Uint8Array<ArrayBuffer>;
   type: string;
 }
 
@@ -63,7 +63,7 @@ const INVOICES: Invoice[] = [
 
 const money = (currency: string, n: number) => `${currency}${n.toFixed(2)}`;
 
-async function invoicePdf(invoice: Invoice): Promise<Uint8Array> {
+async function invoicePdf(invoice: Invoice): Promise<Uint8Array<ArrayBuffer>> {
   const pdf = await PDFDocument.create();
   const page = pdf.addPage([612, 792]);
   const regular = await pdf.embedFont(StandardFonts.Helvetica);
@@ -109,7 +109,8 @@ async function invoicePdf(invoice: Invoice): Promise<Uint8Array> {
   line(`Tax: ${money(invoice.currency, tax)}`, 380);
   y -= 18;
   line(`Total Due: ${money(invoice.currency, subtotal + tax)}`, 380, 12, bold);
-  return pdf.save();
+  // Copied into a plain ArrayBuffer-backed array, which Blob accepts.
+  return new Uint8Array(await pdf.save());
 }
 
 const RECEIPT = `CORNER CAFE

@@ -17,6 +17,12 @@ export class BlobStore {
   }
 
   write(id: string, bytes: Uint8Array) {
+    // Small files are written at once: cheaper than the thread-pool round trips of an
+    // async write, and too short to hold up the event loop.
+    if (bytes.length <= 64 * 1024) {
+      writeFileSync(this.pathOf(id), bytes);
+      return Promise.resolve();
+    }
     return writeFile(this.pathOf(id), bytes);
   }
 
@@ -28,10 +34,6 @@ export class BlobStore {
     });
     await pipeline(source, createWriteStream(this.pathOf(id)));
     return size;
-  }
-
-  writeSync(id: string, bytes: Uint8Array) {
-    writeFileSync(this.pathOf(id), bytes);
   }
 
   read(id: string): Promise<Buffer> {

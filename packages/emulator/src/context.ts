@@ -25,6 +25,8 @@ export interface Context {
     enqueue(kind: JobKind, id: string, priority: number): void;
     /** Stops a run in progress, if a worker has it (`cancel` by default). */
     abort(id: string, reason?: "cancel" | "delete"): void;
+    /** Waits for the caller's turn to do a step of work (one step per event-loop turn). */
+    turn(): Promise<void>;
     /** Resolves when the run's job is done (or `timeoutMs` passes). */
     settled(id: string, timeoutMs: number): Promise<void>;
   };

@@ -15,6 +15,8 @@ export class Engine {
   private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private readonly waiters = new Map<string, Set<() => void>>();
   private running = false;
+  private readonly turns: Array<() => void> = [];
+  private turnScheduled = false;
 
   constructor(
     private readonly store: Store,
@@ -59,6 +61,27 @@ export class Engine {
     });
   }
 
+  /**
+   * Waits for the caller's next turn to do a step of work. One step runs per turn of the
+   * event loop, after pending I/O, so runs never hold up the API's answers however many
+   * are executing; under load they go slower instead.
+   */
+  turn(): Promise<void> {
+    return new Promise((resolve) => {
+      this.turns.push(resolve);
+      if (!this.turnScheduled) {
+        this.turnScheduled = true;
+        setImmediate(this.nextTurn);
+      }
+    });
+  }
+
+  private readonly nextTurn = () => {
+    this.turns.shift()?.();
+    if (this.turns.length) setImmediate(this.nextTurn);
+    else this.turnScheduled = false;
+  };
+
   /** Whether nothing is queued or running. */
   idle() {
     return this.active.size === 0 && this.store.queuedJobs() === 0;
@@ -93,7 +116,8 @@ export class Engine {
         this.active.delete(id);
         for (const wake of [...(this.waiters.get(id) ?? [])]) wake();
         this.waiters.delete(id);
-        if (this.running) queueMicrotask(() => this.pump());
+        // The next job starts on a later turn of the event loop, after pending I/O.
+        if (this.running) setImmediate(() => this.pump());
       }
     })();
     this.active.set(id, { controller, done });

@@ -5,7 +5,7 @@ import { notFound } from "./errors.js";
 import { detectFileType } from "./file-types.js";
 import { newId, PREFIX } from "./ids.js";
 import { ProcessingError } from "./processors/errors.js";
-import { type DocumentLayout, pageText, readLayout } from "./processors/layout.js";
+import { type DocumentLayout, pageText, readLayout, textLayout } from "./processors/layout.js";
 import { toBlocks } from "./processors/parse.js";
 
 type FileObject = Schemas["File"];
@@ -15,7 +15,6 @@ export interface FileInternal {
   mediaType?: string;
   /** Set while the bytes are still to be fetched from a `fileUrl`. */
   sourceUrl?: string;
-  layout?: DocumentLayout;
 }
 
 const PRESIGNED_TTL_SECONDS = 15 * 60;
@@ -103,11 +102,16 @@ export function resolveFileInput(ctx: Context, input: Schemas["FileInput"]): Fil
 }
 
 /** A stored text (raw text inputs become `.txt` files). */
-export function createTextFile(ctx: Context, text: string, name: string): FileObject {
+export async function createTextFile(
+  ctx: Context,
+  text: string,
+  name: string,
+): Promise<FileObject> {
   const id = newId(PREFIX.file);
   const bytes = Buffer.from(text, "utf8");
-  // Written synchronously so the run that names this file can be answered at once.
-  ctx.blobs.writeSync(id, bytes);
+  await ctx.blobs.write(id, bytes);
+  // The text is known: lay it out now rather than reading the bytes back later.
+  ctx.store.setLayout(id, textLayout(text));
   return insertFile(ctx, id, name, "TXT", { size: bytes.length, mediaType: "text/plain" });
 }
 
@@ -149,17 +153,21 @@ export async function fileBytes(ctx: Context, id: string): Promise<Buffer> {
   return ctx.blobs.read(id);
 }
 
-/** The file's text layout, read once and kept with the file. */
+/** The file's text layout, read once and kept. */
 export async function fileLayout(ctx: Context, id: string): Promise<DocumentLayout> {
-  const cached = getFile(ctx, id).internal.layout;
+  const cached = ctx.store.getLayout<DocumentLayout>(id);
   if (cached) return cached;
   const bytes = await fileBytes(ctx, id);
   const stored = getFile(ctx, id);
   const layout = await readLayout(stored.data.type, bytes);
-  const data = { ...stored.data };
-  if (data.type === "PDF" || data.type === "DOCX")
-    data.metadata = { ...data.metadata, pageCount: layout.pages.length };
-  ctx.store.update("file", id, data, { internal: { ...stored.internal, layout } });
+  ctx.store.setLayout(id, layout);
+  if (stored.data.type === "PDF" || stored.data.type === "DOCX") {
+    const data = {
+      ...stored.data,
+      metadata: { ...stored.data.metadata, pageCount: layout.pages.length },
+    };
+    ctx.store.update("file", id, data);
+  }
   return layout;
 }
 

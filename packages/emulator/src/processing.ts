@@ -18,9 +18,14 @@ export async function inputLayout(ctx: Context, input: ProcessorInput): Promise<
   return "fileId" in input ? fileLayout(ctx, input.fileId) : textLayout(input.rawText);
 }
 
-/** Waits the simulated processing time for this many pages. */
-export function simulateWork(ctx: Context, pages: number, signal: AbortSignal) {
-  return sleep(ctx.options.pageLatencyMs * Math.max(1, pages), signal);
+/**
+ * Waits the simulated processing time for this many pages, then for the run's turn: the
+ * engine does one step per turn of the event loop, so API requests are answered first.
+ */
+export async function simulateWork(ctx: Context, pages: number, signal: AbortSignal) {
+  await sleep(ctx.options.pageLatencyMs * Math.max(1, pages), signal);
+  await ctx.engine.turn();
+  if (signal.aborted) throw signal.reason;
 }
 
 /** Runs one processor config on an input and answers its output. */

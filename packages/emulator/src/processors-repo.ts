@@ -104,11 +104,25 @@ export function updateProcessor(
 }
 
 /** Published versions, oldest first. */
+// Published versions never change once published, so each processor's list is read once
+// and kept until the next publish (every step of every run resolves a version).
+const publishedCache = new WeakMap<object, Map<string, ProcessorVersion[]>>();
+
 export function publishedVersions(ctx: Context, processorId: string): ProcessorVersion[] {
-  return ctx.store
-    .all("processor_version", { parentId: processorId })
-    .map((v) => v.data)
-    .filter((v) => v.version !== "draft");
+  let byProcessor = publishedCache.get(ctx.store);
+  if (!byProcessor) {
+    byProcessor = new Map();
+    publishedCache.set(ctx.store, byProcessor);
+  }
+  let versions = byProcessor.get(processorId);
+  if (!versions) {
+    versions = ctx.store
+      .all("processor_version", { parentId: processorId })
+      .map((v) => v.data)
+      .filter((v) => v.version !== "draft");
+    byProcessor.set(processorId, versions);
+  }
+  return [...versions];
 }
 
 /** `1.0` first; then `major` moves to the next whole number and `minor` adds one to the minor part. */
@@ -142,6 +156,7 @@ export function publishVersion(
     createdAt: now,
     updatedAt: now,
   };
+  publishedCache.get(ctx.store)?.delete(processorId);
   ctx.store.insert(
     "processor_version",
     version.id,

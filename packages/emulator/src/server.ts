@@ -101,6 +101,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     engine: {
       enqueue: (kind, id, priority) => engine?.enqueue(kind, id, priority),
       abort: (id, reason) => engine?.abort(id, reason),
+      turn: () => engine?.turn() ?? Promise.resolve(),
       settled: (id, timeoutMs) => engine?.settled(id, timeoutMs) ?? Promise.resolve(),
     },
   };

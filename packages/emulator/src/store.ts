@@ -82,6 +82,7 @@ CREATE INDEX IF NOT EXISTS resources_by_updated ON resources (kind, updated_at, 
 CREATE INDEX IF NOT EXISTS resources_by_created ON resources (kind, created_at, seq);
 CREATE INDEX IF NOT EXISTS resources_by_parent ON resources (kind, parent_id);
 CREATE INDEX IF NOT EXISTS resources_by_batch ON resources (batch_id) WHERE batch_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS resources_by_source ON resources (kind, source_id) WHERE source_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS jobs (
   resource_id TEXT PRIMARY KEY,
   kind TEXT NOT NULL,
@@ -119,6 +120,7 @@ CREATE TABLE IF NOT EXISTS webhook_attempts (
   PRIMARY KEY (delivery_id, attempt)
 );
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS layouts (file_id TEXT PRIMARY KEY, layout TEXT NOT NULL);
 `;
 
 /** The emulator's state: one SQLite database (a file, or `:memory:`). */
@@ -237,7 +239,26 @@ export class Store {
   }
 
   delete(kind: Kind, id: string) {
+    if (kind === "file") this.sql("DELETE FROM layouts WHERE file_id = ?").run(id);
     return this.sql("DELETE FROM resources WHERE id = ? AND kind = ?").run(id, kind).changes > 0;
+  }
+
+  // ------------------------------------------------------------------ file layouts
+  // A file's text layout is read once and kept apart from the file's row, which is read
+  // far more often and stays small.
+
+  getLayout<T>(fileId: string): T | undefined {
+    const row = this.sql("SELECT layout FROM layouts WHERE file_id = ?").get(fileId) as
+      | { layout: string }
+      | undefined;
+    return row ? (JSON.parse(row.layout) as T) : undefined;
+  }
+
+  setLayout(fileId: string, layout: unknown) {
+    this.sql("INSERT OR REPLACE INTO layouts (file_id, layout) VALUES (?, ?)").run(
+      fileId,
+      JSON.stringify(layout),
+    );
   }
 
   /** Every resource of a kind matching exact-value filters, oldest first (no pagination). */

@@ -180,8 +180,10 @@ export async function workflowRunJob(ctx: Context, id: string, signal: AbortSign
     return;
   }
   // A run resumed after a restart starts its steps again from a clean slate.
-  for (const old of ctx.store.all("processor_run", { sourceId: id }))
-    ctx.store.delete("processor_run", old.id);
+  if (stored.data.startTime) {
+    for (const old of ctx.store.all("processor_run", { sourceId: id }))
+      ctx.store.delete("processor_run", old.id);
+  }
   const started = patchWorkflowRun(ctx, id, (run) => ({
     ...run,
     status: "PROCESSING",

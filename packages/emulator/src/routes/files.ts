@@ -145,7 +145,7 @@ export const fileHandlers = {
   createFile: async ({ ctx, body }) => {
     if (body.rawText !== undefined) {
       const name = body.name ?? "raw_text.txt";
-      return { success: true, file: fileView(ctx, createTextFile(ctx, body.rawText, name)) };
+      return { success: true, file: fileView(ctx, await createTextFile(ctx, body.rawText, name)) };
     }
     const source = resolveFileInput(ctx, {
       fileUrl: body.url as string,

@@ -28,7 +28,7 @@ export const processorHandlers = {
     checkConfig(processor.type, body.config);
     const file = body.file
       ? resolveFileInput(ctx, body.file)
-      : createTextFile(ctx, body.rawText as string, "raw_text.txt");
+      : await createTextFile(ctx, body.rawText as string, "raw_text.txt");
     const run = newProcessorRun(ctx, {
       processor,
       version,

@@ -24,7 +24,7 @@ const MAX_INPUTS_PER_RUN = 50;
 const BATCH_PRIORITY = 90;
 
 export const workflowHandlers = {
-  runWorkflow: ({ ctx, body }) => {
+  runWorkflow: async ({ ctx, body }) => {
     const count = (body.files?.length ?? 0) + (body.rawTexts?.length ?? 0);
     if (count > MAX_INPUTS_PER_RUN) {
       throw badRequest(
@@ -47,10 +47,12 @@ export const workflowHandlers = {
         metadata: body.metadata,
         overrides: overrides[i],
       })),
-      ...(body.rawTexts ?? []).map((text, i) => ({
-        file: createTextFile(ctx, text, `raw_text_${i + 1}.txt`),
-        metadata: body.metadata,
-      })),
+      ...(await Promise.all(
+        (body.rawTexts ?? []).map(async (text, i) => ({
+          file: await createTextFile(ctx, text, `raw_text_${i + 1}.txt`),
+          metadata: body.metadata,
+        })),
+      )),
     ];
     const runs = createWorkflowRuns(ctx, {
       workflow,
@@ -123,20 +125,22 @@ export const workflowHandlers = {
     workflow: createWorkflow(ctx, { name: body.name }).workflow,
   }),
 
-  batchRunWorkflow: ({ ctx, body }) => {
+  batchRunWorkflow: async ({ ctx, body }) => {
     const { workflow, definition } = resolveWorkflowVersion(ctx, body.workflowId, body.version);
     checkFileIds(
       ctx,
       body.inputs.map((input) => input.file?.fileId),
     );
     const batchId = newId(PREFIX.batch);
-    const inputs: RunInput[] = body.inputs.map((input, i) => ({
-      file: input.file
-        ? resolveFileInput(ctx, input.file)
-        : createTextFile(ctx, input.rawText as string, `raw_text_${i + 1}.txt`),
-      metadata: input.metadata,
-      secrets: input.secrets,
-    }));
+    const inputs: RunInput[] = await Promise.all(
+      body.inputs.map(async (input, i) => ({
+        file: input.file
+          ? resolveFileInput(ctx, input.file)
+          : await createTextFile(ctx, input.rawText as string, `raw_text_${i + 1}.txt`),
+        metadata: input.metadata,
+        secrets: input.secrets,
+      })),
+    );
     createWorkflowRuns(ctx, { workflow, definition, priority: BATCH_PRIORITY, inputs, batchId });
     return { success: true, batchId };
   },
