@@ -6,7 +6,7 @@ import { detectFileType } from "./file-types.js";
 import { newId, PREFIX } from "./ids.js";
 import { ProcessingError } from "./processors/errors.js";
 import { type DocumentLayout, pageText, readLayout, textLayout } from "./processors/layout.js";
-import { toBlocks } from "./processors/parse.js";
+import { blocksToMarkdown, toBlocks } from "./processors/parse.js";
 
 type FileObject = Schemas["File"];
 
@@ -180,9 +180,8 @@ export async function fileContents(
   if (!flags.rawText && !flags.markdown && !flags.html) return undefined;
   const layout = await fileLayout(ctx, id);
   const pages = layout.pages.map((page) => {
-    const markdown = toBlocks(page)
-      .map((b) => (b.type === "heading" ? `## ${b.content}` : b.content))
-      .join("\n\n");
+    // The same blocks and rendering as a parse with the default config.
+    const markdown = blocksToMarkdown(toBlocks(page));
     return {
       pageNumber: page.number,
       pageWidth: page.width,

@@ -1,6 +1,13 @@
 import type { Schemas } from "@extendkit/core";
 import { ProcessingError } from "./errors.js";
 
+/** A run of text within a line, separated from its neighbours by a column gap. */
+export interface Cell {
+  text: string;
+  left: number;
+  right: number;
+}
+
 /** A line of text on a page, in points from the top-left corner. */
 export interface Line {
   text: string;
@@ -10,6 +17,8 @@ export interface Line {
   bottom: number;
   /** Height of the line's text, a proxy for its font size. */
   size: number;
+  /** The line's cells, left to right: text separated by gaps wider than 1.5 characters. */
+  cells: Cell[];
 }
 
 export interface PageLayout {
@@ -44,6 +53,8 @@ export async function readLayout(
       };
     case "HTML":
       return textLayout(htmlToText(decode(bytes)));
+    case "CSV":
+      return csvLayout(decode(bytes));
     case "DOCX":
     case "EXCEL":
       throw new ProcessingError(
@@ -69,22 +80,99 @@ export function textLayout(text: string): DocumentLayout {
       rows.slice(start, start + PAGE.linesPerPage).forEach((row, i) => {
         const text = row.replace(/\t/g, "    ").trimEnd();
         if (!text.trim()) return;
-        const indent = text.length - text.trimStart().length;
         const top = PAGE.margin + i * PAGE.lineHeight;
-        const left = PAGE.margin + indent * 6;
-        lines.push({
-          text: text.trim(),
-          left,
-          top,
-          right: left + text.trim().length * 6,
-          bottom: top + 11,
-          size: 11,
-        });
+        lines.push(monospacedLine(text, top));
       });
       pages.push({ number: pages.length + 1, width: PAGE.width, height: PAGE.height, lines });
     }
   }
   return { pages, warnings: [] };
+}
+
+/** A line of monospaced text (6 pt per character): two or more spaces separate cells. */
+function monospacedLine(text: string, top: number): Line {
+  const cells: Cell[] = [];
+  for (const match of text.matchAll(/\S+(?: \S+)*/g)) {
+    const left = PAGE.margin + (match.index ?? 0) * 6;
+    cells.push({ text: match[0], left, right: left + match[0].length * 6 });
+  }
+  const first = cells[0] as Cell;
+  const last = cells[cells.length - 1] as Cell;
+  return {
+    text: cells.map((c) => c.text).join("   "),
+    left: first.left,
+    top,
+    right: last.right,
+    bottom: top + 11,
+    size: 11,
+    cells,
+  };
+}
+
+/** CSV rows as lines whose cells are the fields, one column every 120 pt. */
+export function csvLayout(text: string): DocumentLayout {
+  const rows = parseCsv(text).filter((row) => row.some((field) => field.trim() !== ""));
+  const pages: PageLayout[] = [];
+  for (let start = 0; start < Math.max(rows.length, 1); start += PAGE.linesPerPage) {
+    const lines = rows.slice(start, start + PAGE.linesPerPage).map((row, i): Line => {
+      const top = PAGE.margin + i * PAGE.lineHeight;
+      const cells = row
+        .map((field, column) => ({
+          text: field.trim(),
+          left: 36 + column * 120,
+          right: 36 + column * 120 + field.trim().length * 6,
+        }))
+        .filter((cell) => cell.text !== "");
+      return {
+        text: cells.map((c) => c.text).join("   "),
+        left: cells[0]?.left ?? 36,
+        top,
+        right: cells[cells.length - 1]?.right ?? 36,
+        bottom: top + 11,
+        size: 11,
+        cells,
+      };
+    });
+    pages.push({
+      number: pages.length + 1,
+      width: 36 + 120 * Math.max(1, ...rows.map((r) => r.length)),
+      height: PAGE.height,
+      lines,
+    });
+  }
+  return { pages, warnings: [] };
+}
+
+/** RFC 4180 fields: quoted fields may hold commas, quotes ("") and line breaks. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") {
+      row.push(field);
+      field = "";
+    } else if (ch === "\n") {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = "";
+    } else field += ch;
+  }
+  if (field !== "" || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
 }
 
 function htmlToText(html: string) {
@@ -178,24 +266,24 @@ function toLines(items: TextItem[], pageHeight: number): Line[] {
   const flush = () => {
     if (current.length === 0) return;
     current.sort((a, b) => a.left - b.left);
-    let text = "";
-    let lastRight: number | undefined;
+    const cells: Cell[] = [];
+    let cell: Cell | undefined;
     for (const run of current) {
-      if (lastRight !== undefined) {
-        const gap = run.left - lastRight;
-        // A wide gap is a column break: keep it visible so tables stay readable.
-        text +=
-          gap > run.size * 1.5
-            ? "   "
-            : gap > run.size * 0.15 && !text.endsWith(" ") && !run.text.startsWith(" ")
-              ? " "
-              : "";
+      const gap = cell ? run.left - cell.right : 0;
+      // A wide gap is a column break: it starts a new cell.
+      if (!cell || gap > run.size * 1.5) {
+        cell = { text: run.text.trim(), left: run.left, right: run.right };
+        cells.push(cell);
+        continue;
       }
-      text += run.text;
-      lastRight = run.right;
+      const space = gap > run.size * 0.15 && !cell.text.endsWith(" ") && !run.text.startsWith(" ");
+      cell.text = (cell.text + (space ? " " : "") + run.text).trim();
+      cell.right = Math.max(cell.right, run.right);
     }
+    const kept = cells.filter((c) => c.text !== "");
     lines.push({
-      text: text.trim(),
+      text: kept.map((c) => c.text).join("   "),
+      cells: kept,
       left: Math.min(...current.map((r) => r.left)),
       right: Math.max(...current.map((r) => r.right)),
       top: Math.min(...current.map((r) => r.top)),

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Schemas } from "@extendkit/core";
 import type { DocumentLayout, Line, PageLayout } from "./layout.js";
+import { columnOf, findTables, renderTable, type Table } from "./tables.js";
 
 type Block = Schemas["Block"];
 type Chunk = Schemas["Chunk"];
@@ -16,34 +17,56 @@ export function effectiveParseConfig(config: ParseConfig = {}): ParseConfig {
   };
 }
 
-/** Cuts a document's lines into blocks: paragraphs of text and headings. */
-export function toBlocks(page: PageLayout): Block[] {
-  const blocks: Block[] = [];
-  const sizes = page.lines.map((l) => l.size).sort((a, b) => a - b);
-  const bodySize = sizes[Math.floor(sizes.length / 2)] ?? 11;
-  let group: Line[] = [];
-  const flush = (type: Block["type"]) => {
-    if (group.length) blocks.push(block(page, group, type));
-    group = [];
-  };
-  for (const line of page.lines) {
-    const heading = isHeading(line, bodySize);
-    const previous = group[group.length - 1];
-    const gap = previous ? line.top - previous.bottom : 0;
-    if (heading) {
-      flush("text");
-      group = [line];
-      flush("heading");
-      continue;
-    }
-    if (previous && gap > previous.size * 0.9) flush("text");
-    group.push(line);
-  }
-  flush("text");
-  return blocks;
+interface BlockOptions {
+  tables: boolean;
+  tableFormat: "markdown" | "html";
+  cellBlocks: boolean;
 }
 
+function blockOptions(config: ParseConfig | undefined): BlockOptions {
+  const tables = config?.blockOptions?.tables;
+  return {
+    tables: tables?.enabled !== false,
+    tableFormat: tables?.targetFormat ?? "markdown",
+    cellBlocks: tables?.cellBlocksEnabled === true,
+  };
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+function box(lines: Array<{ left: number; top: number; right: number; bottom: number }>) {
+  const left = round(Math.min(...lines.map((l) => l.left)));
+  const top = round(Math.min(...lines.map((l) => l.top)));
+  const right = round(Math.max(...lines.map((l) => l.right)));
+  const bottom = round(Math.max(...lines.map((l) => l.bottom)));
+  return {
+    polygon: [
+      { x: left, y: top },
+      { x: right, y: top },
+      { x: right, y: bottom },
+      { x: left, y: bottom },
+    ],
+    boundingBox: { left, top, right, bottom },
+  };
+}
+
+function blockId(page: PageLayout, where: { left: number; top: number }, content: string) {
+  const hash = createHash("sha256").update(
+    `${page.number}:${round(where.left)}:${round(where.top)}:${content}`,
+  );
+  return `block_${hash.digest("hex").slice(0, 20)}`;
+}
+
+function pageMetadata(page: PageLayout) {
+  return { page: { number: page.number, width: page.width, height: page.height } };
+}
+
+/** A markdown heading (`# Title`) in a text input. */
+const MARKDOWN_HEADING = /^#{1,6}\s+/;
+
 function isHeading(line: Line, bodySize: number) {
+  if (MARKDOWN_HEADING.test(line.text)) return true;
+  if (line.cells.length > 1) return false;
   const words = line.text.split(/\s+/).length;
   if (line.size >= bodySize * 1.25 && words <= 12) return true;
   const letters = line.text.replace(/[^A-Za-z]/g, "");
@@ -55,34 +78,96 @@ function isHeading(line: Line, bodySize: number) {
   );
 }
 
-function block(page: PageLayout, lines: Line[], type: Block["type"]): Block {
-  const left = Math.min(...lines.map((l) => l.left));
-  const top = Math.min(...lines.map((l) => l.top));
-  const right = Math.max(...lines.map((l) => l.right));
-  const bottom = Math.max(...lines.map((l) => l.bottom));
-  const content = lines.map((l) => l.text).join("\n");
-  const r = (n: number) => Math.round(n * 100) / 100;
-  return {
+function tableBlock(page: PageLayout, table: Table, options: BlockOptions): Block {
+  const geometry = box(table.lines);
+  const content = renderTable(table.rows, options.tableFormat);
+  const id = blockId(page, geometry.boundingBox, content);
+  const block: Block = {
     object: "block",
-    id: `block_${createHash("sha256")
-      .update(`${page.number}:${r(left)}:${r(top)}:${content}`)
-      .digest("hex")
-      .slice(0, 20)}`,
-    type,
+    id,
+    type: "table",
     content,
-    details: {},
-    metadata: { page: { number: page.number, width: page.width, height: page.height } },
-    polygon: [
-      { x: r(left), y: r(top) },
-      { x: r(right), y: r(top) },
-      { x: r(right), y: r(bottom) },
-      { x: r(left), y: r(bottom) },
-    ],
-    boundingBox: { left: r(left), top: r(top), right: r(right), bottom: r(bottom) },
+    details: {
+      type: "table_details",
+      rowCount: table.rows.length,
+      columnCount: table.columns.length,
+    },
+    metadata: pageMetadata(page),
+    ...geometry,
   };
+  if (!options.cellBlocks) return block;
+  block.children = table.lines.flatMap((line, rowIndex) =>
+    line.cells.map((cell) => {
+      const cellGeometry = box([
+        { left: cell.left, right: cell.right, top: line.top, bottom: line.bottom },
+      ]);
+      return {
+        object: "block" as const,
+        id: blockId(page, cellGeometry.boundingBox, cell.text),
+        parentBlockId: id,
+        type: "table_cell" as const,
+        content: cell.text,
+        details: {
+          type: "table_cell_details" as const,
+          rowIndex,
+          columnIndex: columnOf(cell, table.columns),
+        },
+        metadata: pageMetadata(page),
+        ...cellGeometry,
+      };
+    }),
+  );
+  return block;
 }
 
-function markdown(blocks: Block[]) {
+/** Cuts a page's lines into blocks: headings, tables where the layout shows one, and paragraphs. */
+export function toBlocks(page: PageLayout, config?: ParseConfig): Block[] {
+  const options = blockOptions(config);
+  const blocks: Block[] = [];
+  const sizes = page.lines.map((l) => l.size).sort((a, b) => a - b);
+  const bodySize = sizes[Math.floor(sizes.length / 2)] ?? 11;
+  const tables = options.tables ? findTables(page) : [];
+  let group: Line[] = [];
+  const flush = (type: Block["type"]) => {
+    if (!group.length) return;
+    const content = group.map((l) => l.text.replace(MARKDOWN_HEADING, "")).join("\n");
+    const geometry = box(group);
+    blocks.push({
+      object: "block",
+      id: blockId(page, geometry.boundingBox, content),
+      type,
+      content,
+      details: {},
+      metadata: pageMetadata(page),
+      ...geometry,
+    });
+    group = [];
+  };
+  for (let i = 0; i < page.lines.length; i++) {
+    const table = tables.find((t) => t.first === i);
+    if (table) {
+      flush("text");
+      blocks.push(tableBlock(page, table, options));
+      i = table.last;
+      continue;
+    }
+    const line = page.lines[i] as Line;
+    if (isHeading(line, bodySize)) {
+      flush("text");
+      group = [line];
+      flush("heading");
+      continue;
+    }
+    const previous = group[group.length - 1];
+    if (previous && line.top - previous.bottom > previous.size * 0.9) flush("text");
+    group.push(line);
+  }
+  flush("text");
+  return blocks;
+}
+
+/** Blocks as markdown: headings as `##`, tables as they were rendered, paragraphs as text. */
+export function blocksToMarkdown(blocks: Block[]): string {
   return blocks
     .map((b) =>
       b.type === "heading" || b.type === "section_heading"
@@ -92,10 +177,17 @@ function markdown(blocks: Block[]) {
     .join("\n\n");
 }
 
-/** Text placed roughly where it stands on the page: indentation from the left margin. */
+/** Text placed roughly where it stands on the page: each cell at its column. */
 function spatial(page: PageLayout) {
   return page.lines
-    .map((l) => " ".repeat(Math.max(0, Math.round((l.left - 36) / 6))) + l.text)
+    .map((line) => {
+      let out = "";
+      for (const cell of line.cells) {
+        const column = Math.max(0, Math.round((cell.left - 36) / 6));
+        out += `${" ".repeat(Math.max(out.length ? 1 : 0, column - out.length))}${cell.text}`;
+      }
+      return out;
+    })
     .join("\n");
 }
 
@@ -103,11 +195,11 @@ function spatial(page: PageLayout) {
 export function toChunks(layout: DocumentLayout, config: ParseConfig): Chunk[] {
   const target = config.target ?? "markdown";
   const strategy = config.chunkingStrategy?.type ?? "page";
-  const pages = layout.pages.map((page) => ({ page, blocks: toBlocks(page) }));
+  const pages = layout.pages.map((page) => ({ page, blocks: toBlocks(page, config) }));
   const render = (items: typeof pages) =>
     target === "spatial"
       ? items.map((i) => spatial(i.page)).join("\n\f\n")
-      : markdown(items.flatMap((i) => i.blocks));
+      : blocksToMarkdown(items.flatMap((i) => i.blocks));
   const chunk = (
     type: Chunk["type"],
     items: typeof pages,
@@ -115,7 +207,7 @@ export function toChunks(layout: DocumentLayout, config: ParseConfig): Chunk[] {
   ): Chunk => ({
     object: "chunk",
     type,
-    content: type === "section" ? markdown(blocks) : render(items),
+    content: type === "section" ? blocksToMarkdown(blocks) : render(items),
     metadata: {
       pageRange: {
         start: items[0]?.page.number ?? 1,
