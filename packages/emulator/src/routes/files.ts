@@ -5,7 +5,6 @@ import type { Context } from "../context.js";
 import { ApiError, badRequest } from "../errors.js";
 import { detectFileType } from "../file-types.js";
 import {
-  createFile,
   createTextFile,
   fileBytes,
   fileContents,
