@@ -159,7 +159,10 @@ export async function fileLayout(ctx: Context, id: string): Promise<DocumentLayo
   if (cached) return cached;
   const bytes = await fileBytes(ctx, id);
   const stored = getFile(ctx, id);
-  const layout = await readLayout(stored.data.type, bytes);
+  const layout = await readLayout(stored.data.type, bytes, {
+    ocr: ctx.options.ocr,
+    name: stored.data.name,
+  });
   ctx.store.setLayout(id, layout);
   if (stored.data.type === "PDF" || stored.data.type === "DOCX") {
     const data = {
@@ -169,6 +172,11 @@ export async function fileLayout(ctx: Context, id: string): Promise<DocumentLayo
     ctx.store.update("file", id, data);
   }
   return layout;
+}
+
+/** What reading a file's text had to say (e.g. an image with no OCR), once it was read. */
+export function layoutWarnings(ctx: Context, fileId: string): string[] {
+  return ctx.store.getLayout<DocumentLayout>(fileId)?.warnings ?? [];
 }
 
 /** `GET /files/{id}` contents for the flags asked for. */

@@ -23,6 +23,7 @@ export {
   type ResolvedOptions,
   type WebhookDeliveryOptions,
 } from "./options.js";
+export type { OcrFunction } from "./processors/layout.js";
 export { parseRateLimit, type RateCategory, type RateLimitOptions } from "./rate-limit.js";
 export type { SeedDocument } from "./seed.js";
 export { DEFAULT_SEED } from "./seeds/default.js";

@@ -1,4 +1,5 @@
 import type { FaultOptions } from "./faults.js";
+import type { OcrFunction } from "./processors/layout.js";
 import type { RateLimitOptions } from "./rate-limit.js";
 import type { SeedDocument } from "./seed.js";
 
@@ -76,6 +77,13 @@ export interface EmulatorOptions {
   /** Webhook delivery settings. */
   webhooks?: WebhookDeliveryOptions;
   /**
+   * Reads the text of uploaded images. The emulator ships no OCR and downloads nothing:
+   * without this option images parse to empty text, with an `x-extendkit-warning` header.
+   * Plug in any local OCR (for example tesseract.js with language data you provide).
+   * @default undefined
+   */
+  ocr?: OcrFunction;
+  /**
    * Where to write one line per request and per webhook attempt; `undefined` is silent.
    * @default undefined
    */
@@ -97,10 +105,11 @@ export interface WebhookDeliveryOptions {
 }
 
 export type ResolvedOptions = Required<
-  Omit<EmulatorOptions, "dataDir" | "log" | "faults" | "webhooks" | "rateLimit">
+  Omit<EmulatorOptions, "dataDir" | "log" | "faults" | "webhooks" | "rateLimit" | "ocr">
 > & {
   dataDir: string | undefined;
   log: ((line: string) => void) | undefined;
+  ocr: OcrFunction | undefined;
   faults: FaultOptions;
   rateLimit: RateLimitOptions | false;
   webhooks: Required<WebhookDeliveryOptions>;
@@ -128,5 +137,6 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
       retryDelaysMs: options.webhooks?.retryDelaysMs ?? [1000, 5000, 25_000, 125_000, 625_000],
     },
     log: options.log,
+    ocr: options.ocr,
   };
 }

@@ -208,6 +208,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         validator.body(match.operationId, body);
       }
       const handler = handlers[match.operationId] as Handler<typeof match.operationId>;
+      const responseHeaders: Record<string, string> = {};
       const result = (await handler({
         ctx,
         params: match.params,
@@ -215,6 +216,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         body: body as never,
         req,
         requestId,
+        headers: responseHeaders,
       })) as Record<string, unknown>;
       if (lost === "lost-response") {
         // The work is committed; the answer never arrives.
@@ -222,7 +224,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         return;
       }
       const answer = warning && result.success === true ? { ...result, warning } : result;
-      sendJson(res, 200, answer, { "x-request-id": requestId });
+      sendJson(res, 200, answer, { ...responseHeaders, "x-request-id": requestId });
     } catch (error) {
       const apiError =
         error instanceof ApiError

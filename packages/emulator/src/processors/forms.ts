@@ -5,7 +5,9 @@ import {
   PDFDropdown,
   PDFOptionList,
   PDFRadioGroup,
+  PDFSignature,
   PDFTextField,
+  StandardFonts,
 } from "pdf-lib";
 import { ProcessingError } from "./errors.js";
 
@@ -55,7 +57,13 @@ export async function formSchema(bytes: Uint8Array): Promise<EditRootJsonSchema>
         : {}),
     };
     const name = field.getName();
-    if (field instanceof PDFCheckBox) {
+    if (field instanceof PDFSignature) {
+      properties[name] = {
+        type: ["string", "null"],
+        "extend_edit:field_type": "signature",
+        ...geometry,
+      };
+    } else if (field instanceof PDFCheckBox) {
       properties[name] = {
         type: ["boolean", "null"],
         "extend_edit:field_type": "checkbox",
@@ -134,6 +142,19 @@ export async function fillForm(
       if (value !== null) field.select(Array.isArray(value) ? value.map(String) : String(value));
     } else if (field instanceof PDFTextField) {
       field.setText(value === null ? "" : String(value));
+    } else if (field instanceof PDFSignature && value !== null) {
+      // A signature field has no value to set: the name is written into its box, in italics.
+      const widget = field.acroField.getWidgets()[0];
+      const page = pdf.getPages().find((p) => p.ref === widget?.P()) ?? pdf.getPage(0);
+      const rect = widget?.getRectangle() ?? { x: 0, y: 0, width: 200, height: 20 };
+      const font = await pdf.embedFont(StandardFonts.HelveticaOblique);
+      const size = Math.min(14, rect.height * 0.7);
+      page.drawText(String(value), {
+        x: rect.x + 4,
+        y: rect.y + (rect.height - size) / 2 + 2,
+        size,
+        font,
+      });
     }
     output[name] = value;
   }

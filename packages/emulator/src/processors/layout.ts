@@ -33,6 +33,9 @@ export interface DocumentLayout {
   warnings: string[];
 }
 
+/** Reads the text of an image; the emulator has none of its own and downloads nothing. */
+export type OcrFunction = (image: Uint8Array, file: { name: string }) => string | Promise<string>;
+
 /** Letter paper, the page size given to documents that have none (text, HTML, CSV). */
 const PAGE = { width: 612, height: 792, margin: 72, lineHeight: 14, linesPerPage: 48 };
 
@@ -40,15 +43,17 @@ const PAGE = { width: 612, height: 792, margin: 72, lineHeight: 14, linesPerPage
 export async function readLayout(
   type: Schemas["FileType"] | undefined,
   bytes: Uint8Array,
+  options: { ocr?: OcrFunction; name?: string } = {},
 ): Promise<DocumentLayout> {
   switch (type) {
     case "PDF":
       return readPdf(bytes);
     case "IMG":
+      if (options.ocr) return textLayout(await options.ocr(bytes, { name: options.name ?? "" }));
       return {
         pages: [{ number: 1, width: PAGE.width, height: PAGE.height, lines: [] }],
         warnings: [
-          "Images are stored but not read: the emulator has no OCR, so the text is empty.",
+          "The image was not read: no OCR is configured (the emulator's `ocr` option), so its text is empty.",
         ],
       };
     case "HTML":

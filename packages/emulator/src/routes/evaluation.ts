@@ -3,7 +3,8 @@ import { type Context, nowIso } from "../context.js";
 import { notFound } from "../errors.js";
 import { getFile } from "../files.js";
 import { newId, PREFIX } from "../ids.js";
-import { getProcessor } from "../processors-repo.js";
+import { getProcessor, resolveVersion } from "../processors-repo.js";
+import { checkProvidedOutput } from "../provided-outputs.js";
 import { page } from "./paging.js";
 import type { Handlers } from "./types.js";
 
@@ -11,6 +12,17 @@ function getSet(ctx: Context, id: string) {
   const stored = ctx.store.get("evaluation_set", id);
   if (!stored) throw notFound("Evaluation set", id);
   return stored.data;
+}
+
+/** Expected outputs must fit the set's processor (its latest version's config). */
+function checkExpected(
+  ctx: Context,
+  setId: string,
+  expected: Schemas["ProvidedProcessorOutput"],
+  where: string,
+) {
+  const set = getSet(ctx, setId);
+  checkProvidedOutput(expected, resolveVersion(ctx, set.processorId).config, where);
 }
 
 function addItem(
@@ -90,7 +102,7 @@ export const evaluationHandlers = {
   },
 
   createEvaluationSetItem: ({ ctx, body }) => {
-    getSet(ctx, body.evaluationSetId);
+    checkExpected(ctx, body.evaluationSetId, body.expectedOutput, "body.expectedOutput");
     return {
       success: true,
       evaluationSetItem: addItem(ctx, body.evaluationSetId, body.fileId, body.expectedOutput),
@@ -100,6 +112,7 @@ export const evaluationHandlers = {
   updateEvaluationSetItem: ({ ctx, params, body }) => {
     const stored = ctx.store.get("evaluation_set_item", params.id as string);
     if (!stored) throw notFound("Evaluation set item", params.id as string);
+    checkExpected(ctx, stored.data.evaluationSetId, body.expectedOutput, "body.expectedOutput");
     const item = { ...stored.data, expectedOutput: body.expectedOutput };
     ctx.store.update("evaluation_set_item", item.id, item);
     return { success: true, evaluationSetItem: item };
@@ -117,8 +130,16 @@ export const evaluationHandlers = {
 
   bulkCreateEvaluationSetItems: ({ ctx, body }) => {
     getSet(ctx, body.evaluationSetId);
-    // Check every file first, so a bad item adds none of them.
-    for (const item of body.items) getFile(ctx, item.fileId);
+    // Check every item first, so a bad one adds none of them.
+    body.items.forEach((item, i) => {
+      getFile(ctx, item.fileId);
+      checkExpected(
+        ctx,
+        body.evaluationSetId,
+        item.expectedOutput,
+        `body.items[${i}].expectedOutput`,
+      );
+    });
     const items = ctx.store.transaction(() =>
       body.items.map((item) =>
         addItem(ctx, body.evaluationSetId, item.fileId, item.expectedOutput),

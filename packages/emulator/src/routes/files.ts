@@ -11,11 +11,13 @@ import {
   fileView,
   getFile,
   insertFile,
+  layoutWarnings,
   resolveFileInput,
 } from "../files.js";
 import { newId, PREFIX } from "../ids.js";
 import { ProcessingError } from "../processors/errors.js";
 import { page } from "./paging.js";
+import { warn } from "./parse-edit.js";
 import type { Handlers } from "./types.js";
 
 /**
@@ -107,10 +109,11 @@ export const fileHandlers = {
     file: fileView(ctx, await receiveUpload(ctx, req)),
   }),
 
-  getFile: async ({ ctx, params, query }) => {
+  getFile: async ({ ctx, params, query, headers }) => {
     const id = params.id as string;
     const file = getFile(ctx, id).data;
     const contents = await fileContents(ctx, id, query);
+    if (contents) warn(headers, layoutWarnings(ctx, id));
     // Reading contents may have learned the page count: show the latest record.
     const latest = getFile(ctx, id).data;
     return {

@@ -7,10 +7,18 @@ import {
   startEdit,
 } from "../edit-runs.js";
 import { ApiError } from "../errors.js";
-import { resolveFileInput } from "../files.js";
+import { layoutWarnings, resolveFileInput } from "../files.js";
 import { getParserRun, parseNow, startParse, withResponseType } from "../parser-runs.js";
 import { ProcessingError } from "../processors/errors.js";
 import type { Handlers } from "./types.js";
+
+/**
+ * Warnings from reading a document (such as an image with no OCR configured) travel in an
+ * `x-extendkit-warning` header: the API's bodies have no field for them.
+ */
+export function warn(headers: Record<string, string>, warnings: string[]) {
+  if (warnings.length) headers["x-extendkit-warning"] = warnings.join(" | ");
+}
 
 /** Parse and edit answer document problems with their code and status (400 or 422). */
 async function asApiError<T>(work: () => Promise<T>): Promise<T> {
@@ -35,11 +43,13 @@ function checkParseConfig(config: Schemas["ParseConfig"] | undefined) {
 }
 
 export const parseHandlers = {
-  parseFile: ({ ctx, body, query }) =>
+  parseFile: ({ ctx, body, query, headers }) =>
     asApiError(async () => {
       checkParseConfig(body.config);
       const file = resolveFileInput(ctx, body.file);
-      return withResponseType(ctx, await parseNow(ctx, file.id, body.config), query.responseType);
+      const run = await parseNow(ctx, file.id, body.config);
+      warn(headers, layoutWarnings(ctx, file.id));
+      return withResponseType(ctx, run, query.responseType);
     }),
 
   parseFileAsync: ({ ctx, body }) => {
@@ -48,10 +58,11 @@ export const parseHandlers = {
     return startParse(ctx, file.id, body.config);
   },
 
-  getParserRun: ({ ctx, params, query }) => ({
-    success: true,
-    parserRun: withResponseType(ctx, getParserRun(ctx, params.id as string), query.responseType),
-  }),
+  getParserRun: ({ ctx, params, query, headers }) => {
+    const run = getParserRun(ctx, params.id as string);
+    if (run.object === "parser_run") warn(headers, layoutWarnings(ctx, run.fileId));
+    return { success: true, parserRun: withResponseType(ctx, run, query.responseType) };
+  },
 
   deleteParserRun: ({ ctx, params }) => {
     const id = params.id as string;

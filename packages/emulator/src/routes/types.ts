@@ -26,6 +26,8 @@ export interface HandlerRequest<K extends OperationId> {
   body: JsonBody<K>;
   req: IncomingMessage;
   requestId: string;
+  /** Headers to add to the answer. */
+  headers: Record<string, string>;
 }
 
 export type Handler<K extends OperationId> = (

@@ -3,7 +3,7 @@ import type { Context } from "../context.js";
 import { ApiError, badRequest } from "../errors.js";
 import { createTextFile, getFile, resolveFileInput } from "../files.js";
 import { newId, PREFIX } from "../ids.js";
-import { getProcessor } from "../processors-repo.js";
+import { resolveVersion } from "../processors-repo.js";
 import { completeOutput } from "../provided-outputs.js";
 import {
   cancelWorkflowRun,
@@ -157,7 +157,7 @@ export const workflowHandlers = {
       );
     const reviewed = completeOutput(
       body.reviewedOutput,
-      output.type,
+      output.config,
       output.output,
       "body.reviewedOutput",
     );
@@ -182,6 +182,7 @@ function checkFileIds(ctx: Context, ids: Array<string | undefined>) {
 }
 
 /** Output overrides name an existing processor and fit its type; stored complete. */
+/** Output overrides name an existing processor and fit its config; stored complete. */
 function completeOverrides(
   ctx: Context,
   overrides: Schemas["ProvidedOutputOverride"][] | undefined,
@@ -191,7 +192,7 @@ function completeOverrides(
     processorId: o.processorId,
     output: completeOutput(
       o.output,
-      getProcessor(ctx, o.processorId).type,
+      resolveVersion(ctx, o.processorId).config,
       undefined,
       `${where}[${i}].output`,
     ),
