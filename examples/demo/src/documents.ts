@@ -16,6 +16,8 @@ interface Invoice {
   currency: string;
   items: Array<[description: string, quantity: number, unitPrice: number]>;
   taxRate: number;
+  /** Put the totals on a second page. */
+  totalsOverleaf?: boolean;
 }
 
 const INVOICES: Invoice[] = [
@@ -58,6 +60,7 @@ const INVOICES: Invoice[] = [
       ["Website illustrations", 8, 140],
     ],
     taxRate: 0.2,
+    totalsOverleaf: true,
   },
 ];
 
@@ -65,7 +68,7 @@ const money = (currency: string, n: number) => `${currency}${n.toFixed(2)}`;
 
 async function invoicePdf(invoice: Invoice): Promise<Uint8Array<ArrayBuffer>> {
   const pdf = await PDFDocument.create();
-  const page = pdf.addPage([612, 792]);
+  let page = pdf.addPage([612, 792]);
   const regular = await pdf.embedFont(StandardFonts.Helvetica);
   const bold = await pdf.embedFont(StandardFonts.HelveticaBold);
   let y = 740;
@@ -103,6 +106,12 @@ async function invoicePdf(invoice: Invoice): Promise<Uint8Array<ArrayBuffer>> {
     y -= 18;
   }
   y -= 14;
+  if (invoice.totalsOverleaf) {
+    page = pdf.addPage([612, 792]);
+    y = 740;
+    line(`${invoice.vendor}: invoice ${invoice.number} (continued)`);
+    y -= 40;
+  }
   const tax = subtotal * invoice.taxRate;
   line(`Subtotal: ${money(invoice.currency, subtotal)}`, 380);
   y -= 18;
@@ -128,20 +137,58 @@ This agreement is made between Globex Corporation ("Client") and Pixel Forge Stu
 3. Termination. Either party may terminate this agreement with thirty days' written notice.
 Signatures of both parties follow.`;
 
-/** Three invoices as PDFs (three currencies, three date formats), a receipt and a contract as text. */
-export async function sampleDocuments(): Promise<SampleDocument[]> {
+/** A fillable vendor-registration form: text fields, a checkbox and a dropdown. */
+async function formPdf(): Promise<Uint8Array<ArrayBuffer>> {
+  const pdf = await PDFDocument.create();
+  const page = pdf.addPage([612, 792]);
+  const bold = await pdf.embedFont(StandardFonts.HelveticaBold);
+  const regular = await pdf.embedFont(StandardFonts.Helvetica);
+  page.drawText("Vendor registration", { x: 56, y: 740, size: 18, font: bold });
+  const form = pdf.getForm();
+  let y = 690;
+  for (const [name, label] of [
+    ["vendor_name", "Vendor name"],
+    ["invoice_reference", "First invoice number"],
+    ["invoice_total", "First invoice total"],
+  ] as const) {
+    page.drawText(label, { x: 56, y: y + 4, size: 11, font: regular });
+    form.createTextField(name).addToPage(page, { x: 220, y, width: 300, height: 20 });
+    y -= 40;
+  }
+  page.drawText("Currency", { x: 56, y: y + 4, size: 11, font: regular });
+  const currency = form.createDropdown("currency");
+  currency.addOptions(["USD", "EUR", "GBP"]);
+  currency.addToPage(page, { x: 220, y, width: 100, height: 20 });
+  y -= 40;
+  page.drawText("Terms accepted", { x: 56, y: y + 4, size: 11, font: regular });
+  form.createCheckBox("terms_accepted").addToPage(page, { x: 220, y, width: 16, height: 16 });
+  return new Uint8Array(await pdf.save());
+}
+
+/**
+ * Three invoices as PDFs (three currencies, three date formats, one with its totals on
+ * page 2), a receipt and a contract as text, and a fillable form.
+ */
+export async function sampleDocuments(): Promise<{
+  documents: SampleDocument[];
+  form: SampleDocument;
+}> {
   const invoices = await Promise.all(INVOICES.map(invoicePdf));
-  return [
-    ...invoices.map((bytes, i) => ({
-      name: `invoice-${INVOICES[i]?.number}.pdf`,
-      bytes,
-      type: "application/pdf",
-    })),
-    { name: "receipt-55821.txt", bytes: new TextEncoder().encode(RECEIPT), type: "text/plain" },
-    {
-      name: "services-agreement.txt",
-      bytes: new TextEncoder().encode(CONTRACT),
-      type: "text/plain",
-    },
-  ];
+  const text = (name: string, body: string) => ({
+    name,
+    bytes: new TextEncoder().encode(body),
+    type: "text/plain",
+  });
+  return {
+    documents: [
+      ...invoices.map((bytes, i) => ({
+        name: `invoice-${INVOICES[i]?.number}.pdf`,
+        bytes,
+        type: "application/pdf",
+      })),
+      text("receipt-55821.txt", RECEIPT),
+      text("services-agreement.txt", CONTRACT),
+    ],
+    form: { name: "vendor-registration.pdf", bytes: await formPdf(), type: "application/pdf" },
+  };
 }
