@@ -3,9 +3,13 @@
  * Set BENCH_DURATION (seconds per load test) to shorten or lengthen the HTTP runs.
  */
 import { emulatorHttp } from "./emulator-http.js";
+import { parseThroughput } from "./parse-throughput.js";
 import type { Row } from "./types.js";
 
-const suites: Array<[string, () => Promise<Row[]>]> = [["emulator over HTTP", emulatorHttp]];
+const suites: Array<[string, () => Promise<Row[]>]> = [
+  ["emulator over HTTP", emulatorHttp],
+  ["parse throughput", parseThroughput],
+];
 
 function render(rows: Row[]) {
   const header = ["benchmark", "result", "against", "verdict"];
