@@ -114,9 +114,17 @@ function monospacedLine(text: string, top: number): Line {
   };
 }
 
-/** CSV rows as lines whose cells are the fields, one column every 120 pt. */
+/**
+ * CSV rows as lines whose cells are the fields: a column every 120 pt, or wider where its
+ * longest field needs it (6 pt a character and a gap), so no field reaches into the next column.
+ */
 export function csvLayout(text: string): DocumentLayout {
   const rows = parseCsv(text).filter((row) => row.some((field) => field.trim() !== ""));
+  const lefts = [36];
+  for (let column = 0; column < Math.max(0, ...rows.map((r) => r.length)); column++) {
+    const longest = Math.max(0, ...rows.map((r) => (r[column] ?? "").trim().length));
+    lefts.push((lefts[column] as number) + Math.max(120, longest * 6 + 18));
+  }
   const pages: PageLayout[] = [];
   for (let start = 0; start < Math.max(rows.length, 1); start += PAGE.linesPerPage) {
     const lines = rows.slice(start, start + PAGE.linesPerPage).map((row, i): Line => {
@@ -124,8 +132,8 @@ export function csvLayout(text: string): DocumentLayout {
       const cells = row
         .map((field, column) => ({
           text: field.trim(),
-          left: 36 + column * 120,
-          right: 36 + column * 120 + field.trim().length * 6,
+          left: lefts[column] as number,
+          right: (lefts[column] as number) + field.trim().length * 6,
         }))
         .filter((cell) => cell.text !== "");
       return {
@@ -140,7 +148,7 @@ export function csvLayout(text: string): DocumentLayout {
     });
     pages.push({
       number: pages.length + 1,
-      width: 36 + 120 * Math.max(1, ...rows.map((r) => r.length)),
+      width: Math.max(36 + 120, lefts[lefts.length - 1] as number),
       height: PAGE.height,
       lines,
     });
@@ -181,20 +189,72 @@ function parseCsv(text: string): string[][] {
 }
 
 function htmlToText(html: string) {
-  return html
-    .replace(/<(script|style)[\s\S]*?<\/\1>/gi, "")
-    .replace(/<br\s*\/?>/gi, "\n")
-    .replace(/<\/(p|div|h[1-6]|li|tr|table|section|article|header|footer)>/gi, "\n")
-    .replace(/<\/t[dh]>/gi, "  ")
-    .replace(/<[^>]+>/g, "")
-    .replace(/&nbsp;/g, " ")
-    .replace(/&amp;/g, "&")
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
+  return decodeEntities(
+    html
+      .replace(/<(script|style)[\s\S]*?<\/\1>/gi, "")
+      .replace(/<table\b[\s\S]*?<\/table>/gi, (table) => `\n${alignTable(table)}\n`)
+      .replace(/<br\s*\/?>/gi, "\n")
+      .replace(/<\/(p|div|h[1-6]|li|tr|table|section|article|header|footer)>/gi, "\n")
+      .replace(/<\/t[dh]>/gi, "  ")
+      .replace(/<[^>]+>/g, ""),
+  )
     .replace(/[ \t]+\n/g, "\n")
     .replace(/\n{3,}/g, "\n\n");
+}
+
+const ENTITIES: Record<string, string> = {
+  nbsp: " ",
+  amp: "&",
+  lt: "<",
+  gt: ">",
+  quot: '"',
+  apos: "'",
+};
+
+/** Decodes the common named entities and numeric ones, in one pass (`&amp;lt;` is `&lt;`). */
+function decodeEntities(text: string) {
+  return text.replace(/&(#\d+|#x[\da-f]+|[a-z]+);/gi, (entity, name: string) => {
+    if (name[0] !== "#") return ENTITIES[name.toLowerCase()] ?? entity;
+    const code =
+      name[1] === "x" || name[1] === "X" ? Number.parseInt(name.slice(2), 16) : +name.slice(1);
+    return code === 160 ? " " : code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : entity;
+  });
+}
+
+/**
+ * An HTML table as lines of text whose cells line up in columns (each column as wide as its
+ * longest cell, then three spaces), so the monospaced layout reads it as a table. The cells'
+ * text stays escaped here; the page's entities are decoded afterwards.
+ */
+function alignTable(table: string): string {
+  const rows = [...table.matchAll(/<tr\b[^>]*>([\s\S]*?)(?=<tr\b|<\/table>)/gi)].map((row) =>
+    [
+      ...(row[1] as string).matchAll(
+        /<t([dh])\b[^>]*>([\s\S]*?)(?:<\/t\1>|(?=<t[dh]\b|<\/tr>|$))/gi,
+      ),
+    ].map((cell) =>
+      decodeEntities(
+        (cell[2] as string).replace(/<br\s*\/?>|<\/(?:p|div|li)>/gi, " ").replace(/<[^>]+>/g, ""),
+      )
+        .replace(/\s+/g, " ")
+        .trim(),
+    ),
+  );
+  const widths: number[] = [];
+  for (const row of rows)
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
+  const escaped = (text: string) =>
+    text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => escaped(cell) + " ".repeat((widths[i] as number) - cell.length))
+        .join("   ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 interface TextItem {
