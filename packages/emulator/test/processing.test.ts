@@ -844,3 +844,41 @@ describe("splitting", () => {
     }
   });
 });
+
+describe("more text inputs", () => {
+  test("a two-column CSV is one table block; HTML headings become heading blocks", async () => {
+    const t = await startTestEmulator();
+    try {
+      const upload = async (name: string, text: string, type: string) => {
+        const form = new FormData();
+        form.append("file", new Blob([text], { type }), name);
+        return (await t.client.POST("/files/upload", { body: form as never })).data!.file.id;
+      };
+      const csv = await upload("pairs.csv", "key,value\nalpha,1\nbeta,2\n", "text/csv");
+      const parsedCsv = (await t.client.POST("/parse", { body: { file: { fileId: csv } } })).data!;
+      const csvBlocks = parsedCsv.chunks.flatMap((c) => c.blocks);
+      expect(csvBlocks.map((b) => b.type)).toEqual(["table"]);
+      expect(csvBlocks[0]?.details).toEqual({ type: "table_details", rowCount: 3, columnCount: 2 });
+      expect(csvBlocks[0]?.content).toBe(
+        "| key | value |\n| --- | --- |\n| alpha | 1 |\n| beta | 2 |",
+      );
+
+      const html = await upload(
+        "page.html",
+        "<html><body><h1>Quarterly <em>report</em></h1><p>All good.</p><h2>Details</h2><p>More.</p></body></html>",
+        "text/html",
+      );
+      const parsedHtml = (await t.client.POST("/parse", { body: { file: { fileId: html } } }))
+        .data!;
+      const htmlBlocks = parsedHtml.chunks.flatMap((c) => c.blocks);
+      expect(htmlBlocks.map((b) => [b.type, b.content])).toEqual([
+        ["heading", "Quarterly report"],
+        ["text", "All good."],
+        ["heading", "Details"],
+        ["text", "More."],
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
+});

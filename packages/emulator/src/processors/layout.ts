@@ -26,6 +26,8 @@ export interface PageLayout {
   width: number;
   height: number;
   lines: Line[];
+  /** The page is one table (a spreadsheet page): every line is a row. */
+  tabular?: boolean;
 }
 
 export interface DocumentLayout {
@@ -151,6 +153,7 @@ export function csvLayout(text: string): DocumentLayout {
       width: Math.max(36 + 120, lefts[lefts.length - 1] as number),
       height: PAGE.height,
       lines,
+      tabular: true,
     });
   }
   return { pages, warnings: [] };
@@ -192,6 +195,15 @@ function htmlToText(html: string) {
   return decodeEntities(
     html
       .replace(/<(script|style)[\s\S]*?<\/\1>/gi, "")
+      // Headings keep their level as markdown, which the parse reads as heading blocks.
+      .replace(
+        /<h([1-6])\b[^>]*>([\s\S]*?)<\/h\1>/gi,
+        (_, level: string, text: string) =>
+          `\n${"#".repeat(+level)} ${text
+            .replace(/<[^>]+>/g, "")
+            .replace(/\s+/g, " ")
+            .trim()}\n`,
+      )
       .replace(/<table\b[\s\S]*?<\/table>/gi, (table) => `\n${alignTable(table)}\n`)
       .replace(/<br\s*\/?>/gi, "\n")
       .replace(/<\/(p|div|h[1-6]|li|tr|table|section|article|header|footer)>/gi, "\n")

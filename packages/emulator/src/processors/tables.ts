@@ -48,6 +48,20 @@ function toRow(line: Line, columns: Cell[]): string[] {
 export function findTables(page: PageLayout): Table[] {
   const tables: Table[] = [];
   const lines = page.lines;
+  if (page.tabular && lines.length > 0) {
+    // A spreadsheet page is one table whatever its width; its widest row defines the columns.
+    const widest = lines.reduce((a, b) => (b.cells.length > a.cells.length ? b : a));
+    const columns = widest.cells;
+    return [
+      {
+        first: 0,
+        last: lines.length - 1,
+        columns,
+        rows: lines.map((line) => toRow(line, columns)),
+        lines,
+      },
+    ];
+  }
   let i = 0;
   while (i < lines.length) {
     const header = lines[i] as Line;
