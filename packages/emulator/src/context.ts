@@ -41,6 +41,17 @@ export type JobKind =
 
 export const nowIso = () => new Date().toISOString();
 
+/** Deletes a run for good: its row, its queued job, and the work of a worker that has it. */
+export function discardRun(
+  ctx: Context,
+  kind: "workflow_run" | "processor_run" | "parser_run" | "edit_run",
+  id: string,
+) {
+  ctx.store.delete(kind, id);
+  ctx.store.finishJob(id);
+  ctx.engine.abort(id, "delete");
+}
+
 /** A URL under the emulator that works without a token until `ttlSeconds` have passed. */
 export function signedUrl(ctx: Context, path: string, ttlSeconds: number): string {
   const expires = Math.floor(Date.now() / 1000) + ttlSeconds;

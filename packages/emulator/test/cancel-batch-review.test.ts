@@ -57,12 +57,8 @@ async function countRuns(on: TestEmulator) {
   return data!.workflowRuns.length;
 }
 
-async function upload(on: TestEmulator, name: string, text: string) {
-  const form = new FormData();
-  form.append("file", new Blob([text], { type: "text/plain" }), name);
-  const { data } = await on.client.POST("/files/upload", { body: form as never });
-  return data!.file;
-}
+const upload = (on: TestEmulator, name: string, text: string) =>
+  on.upload(name, text, "text/plain");
 
 describe("POST /workflow_runs/{id}/cancel on runs in progress", () => {
   // One worker and a minute per page: the first run stays PROCESSING, later runs PENDING.

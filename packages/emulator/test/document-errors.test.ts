@@ -31,13 +31,8 @@ const PNG = new Uint8Array([
   0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52,
 ]);
 
-async function upload(t: TestEmulator, name: string, bytes: Uint8Array, type: string) {
-  const form = new FormData();
-  form.append("file", new Blob([new Uint8Array(bytes)], { type }), name);
-  const { data, error } = await t.client.POST("/files/upload", { body: form as never });
-  if (error) throw new Error(error.error);
-  return data.file;
-}
+const upload = (on: TestEmulator, name: string, bytes: Uint8Array, type: string) =>
+  on.upload(name, bytes, type);
 
 describe("a password-protected PDF", () => {
   let t: TestEmulator;

@@ -26,13 +26,7 @@ async function formPdf(): Promise<Uint8Array<ArrayBuffer>> {
   return new Uint8Array(await pdf.save());
 }
 
-async function upload(name: string, bytes: Uint8Array<ArrayBuffer> | string) {
-  const form = new FormData();
-  form.append("file", new Blob([bytes]), name);
-  const { data, error } = await t.client.POST("/files/upload", { body: form as never });
-  expect(error).toBeUndefined();
-  return data!.file;
-}
+const upload = (name: string, bytes: Uint8Array | string) => t.upload(name, bytes);
 
 async function uploadForm(name = "form.pdf") {
   return upload(name, await formPdf());

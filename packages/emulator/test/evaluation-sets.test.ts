@@ -11,12 +11,7 @@ afterAll(() => t.close());
 const classifierId = "dp_document_classifier";
 const extractorId = "dp_invoice_extractor";
 
-async function upload(name: string, text: string) {
-  const form = new FormData();
-  form.append("file", new Blob([text], { type: "text/plain" }), name);
-  const { data } = await t.client.POST("/files/upload", { body: form as never });
-  return data!.file;
-}
+const upload = (name: string, text: string) => t.upload(name, text, "text/plain");
 
 async function createSet(body: Schemas["CreateEvaluationSetRequest"]) {
   const { data, error } = await t.client.POST("/evaluation_sets", { body });

@@ -30,13 +30,7 @@ async function pdfOf(pages: Line[][]): Promise<Uint8Array<ArrayBuffer>> {
 /** Lines of body text from the top margin down, 20 points apart. */
 const body = (...texts: string[]): Line[] => texts.map((text, i) => ({ text, y: 720 - i * 20 }));
 
-async function upload(name: string, bytes: Uint8Array<ArrayBuffer> | string) {
-  const form = new FormData();
-  form.append("file", new Blob([bytes]), name);
-  const { data, error } = await t.client.POST("/files/upload", { body: form as never });
-  expect(error).toBeUndefined();
-  return data!.file;
-}
+const upload = (name: string, bytes: Uint8Array | string) => t.upload(name, bytes);
 
 async function presignedUrl(fileId: string) {
   const { data } = await t.client.GET("/files/{id}", { params: { path: { id: fileId } } });

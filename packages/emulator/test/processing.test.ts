@@ -92,13 +92,7 @@ function expectBox(block: Schemas["Block"], expected: Awaited<ReturnType<typeof 
   ]);
 }
 
-async function upload(name: string, bytes: Uint8Array<ArrayBuffer> | string) {
-  const form = new FormData();
-  form.append("file", new Blob([bytes]), name);
-  const { data, error } = await t.client.POST("/files/upload", { body: form as never });
-  expect(error).toBeUndefined();
-  return data!.file;
-}
+const upload = (name: string, bytes: Uint8Array | string) => t.upload(name, bytes);
 
 async function getFile(id: string, query: { markdown?: boolean; rawText?: boolean } = {}) {
   const { data, error } = await t.client.GET("/files/{id}", {

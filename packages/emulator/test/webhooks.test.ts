@@ -174,12 +174,8 @@ async function getRun(t: TestEmulator, id: string) {
   return data!.workflowRun;
 }
 
-async function upload(t: TestEmulator, name: string, text: string, type: string) {
-  const form = new FormData();
-  form.append("file", new Blob([text], { type }), name);
-  const { data } = await t.client.POST("/files/upload", { body: form as never });
-  return data!.file;
-}
+const upload = (on: TestEmulator, name: string, text: string, type: string) =>
+  on.upload(name, text, type);
 
 type DeliveryView = {
   id: string;

@@ -9,12 +9,7 @@ afterAll(() => t.close());
 
 const workflowId = "workflow_invoices";
 
-async function upload(name: string, text: string) {
-  const form = new FormData();
-  form.append("file", new Blob([text], { type: "text/plain" }), name);
-  const { data } = await t.client.POST("/files/upload", { body: form as never });
-  return data!.file;
-}
+const upload = (name: string, text: string) => t.upload(name, text, "text/plain");
 
 describe("POST /workflow_runs", () => {
   test("creates one PENDING run per file input, with the run's fields of the brief", async () => {

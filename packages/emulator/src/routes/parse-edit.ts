@@ -1,4 +1,5 @@
 import type { Schemas } from "@extendkit/core";
+import { discardRun } from "../context.js";
 import {
   editNow,
   generateEditSchema,
@@ -67,9 +68,7 @@ export const parseHandlers = {
   deleteParserRun: ({ ctx, params }) => {
     const id = params.id as string;
     getParserRun(ctx, id);
-    ctx.store.delete("parser_run", id);
-    ctx.store.finishJob(id);
-    ctx.engine.abort(id, "delete");
+    discardRun(ctx, "parser_run", id);
     return { success: true, parserRunId: id, message: `Parser run ${id} was deleted.` };
   },
 } satisfies Partial<Handlers>;
@@ -89,9 +88,7 @@ export const editHandlers = {
   deleteEditRun: async ({ ctx, params }) => {
     const id = params.id as string;
     const run = getEditRun(ctx, id);
-    ctx.store.delete("edit_run", id);
-    ctx.store.finishJob(id);
-    ctx.engine.abort(id, "delete");
+    discardRun(ctx, "edit_run", id);
     // The spec: deleting an edit run deletes its edited file too.
     const editedFileId = run.object === "edit_run" ? run.editedFile?.fileId : undefined;
     if (editedFileId) {

@@ -1,4 +1,5 @@
 import type { Schemas } from "@extendkit/core";
+import { discardRun } from "../context.js";
 import { notFound } from "../errors.js";
 import { createTextFile, resolveFileInput } from "../files.js";
 import {
@@ -82,9 +83,7 @@ export const processorHandlers = {
   deleteProcessorRun: ({ ctx, params }) => {
     const id = params.id as string;
     getProcessorRun(ctx, id);
-    ctx.store.delete("processor_run", id);
-    ctx.store.finishJob(id);
-    ctx.engine.abort(id, "delete");
+    discardRun(ctx, "processor_run", id);
     return {
       success: true,
       documentProcessorRunId: id,

@@ -1,5 +1,5 @@
 import type { Schemas } from "@extendkit/core";
-import type { Context } from "../context.js";
+import { type Context, discardRun } from "../context.js";
 import { ApiError, badRequest } from "../errors.js";
 import { createTextFile, getFile, resolveFileInput } from "../files.js";
 import { newId, PREFIX } from "../ids.js";
@@ -107,12 +107,10 @@ export const workflowHandlers = {
     const id = params.workflowRunId as string;
     getWorkflowRun(ctx, id);
     ctx.store.transaction(() => {
-      ctx.store.delete("workflow_run", id);
-      ctx.store.finishJob(id);
+      discardRun(ctx, "workflow_run", id);
       for (const output of ctx.store.all("processor_run", { sourceId: id }))
         ctx.store.delete("processor_run", output.id);
     });
-    ctx.engine.abort(id, "delete");
     return {
       success: true,
       workflowRunId: id,

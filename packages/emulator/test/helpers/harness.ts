@@ -1,4 +1,4 @@
-import { createClient, type ExtendClient } from "@extendkit/core";
+import { createClient, type ExtendClient, type Schemas } from "@extendkit/core";
 import { type Emulator, type EmulatorOptions, startEmulator } from "../../src/index.js";
 import { responseProblems } from "./spec.js";
 
@@ -12,6 +12,8 @@ export interface TestEmulator {
     path: string,
     init?: { body?: unknown; headers?: Record<string, string | undefined>; raw?: BodyInit },
   ): Promise<{ status: number; body: any; headers: Headers }>;
+  /** Uploads bytes or text as a file (multipart, through the checked client); throws on an error answer. */
+  upload(name: string, content: string | Uint8Array, type?: string): Promise<Schemas["File"]>;
   /** The admin API (`/_emulator/...`), not part of the spec. */
   admin(method: string, path: string, body?: unknown): Promise<any>;
   close(): Promise<void>;
@@ -75,6 +77,14 @@ export async function startTestEmulator(options: EmulatorOptions = {}): Promise<
         body: text ? JSON.parse(text) : undefined,
         headers: response.headers,
       };
+    },
+    async upload(name, content, type = "application/octet-stream") {
+      const form = new FormData();
+      const part = typeof content === "string" ? content : new Uint8Array(content);
+      form.append("file", new Blob([part], { type }), name);
+      const { data, error } = await client.POST("/files/upload", { body: form as never });
+      if (error) throw new Error(`upload of ${name} failed: ${error.error}`);
+      return data.file;
     },
     async admin(method, path, body) {
       const response = await fetch(`${emulator.url}/_emulator${path}`, {
