@@ -79,6 +79,15 @@ ${body}
 
 /** The \`operationId\` of every operation. */
 export type OperationId = keyof typeof apiOperations;
+
+/** The operations that must not be sent again after an ambiguous failure (they create
+ * something), as [method, path template]. Kept apart so the client bundles only this. */
+export const retryUnsafeOperations: ReadonlyArray<readonly [string, string]> = [
+${rows
+  .filter((r) => !r.retrySafe)
+  .map((r) => `  ["${r.method}", "${r.path}"],`)
+  .join("\n")}
+];
 `;
 }
 

@@ -1,7 +1,12 @@
 import { defineConfig } from "tsdown";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  entry: {
+    index: "src/index.ts",
+    webhooks: "src/webhooks/index.ts",
+    handlers: "src/handlers/index.ts",
+    node: "src/node.ts",
+  },
   format: ["esm", "cjs"],
   platform: "neutral",
   dts: true,

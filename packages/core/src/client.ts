@@ -1,6 +1,10 @@
-import createFetchClient, { type Client } from "openapi-fetch";
+import createFetchClient, { type Client, type FetchResponse, type MaybeOptionalInit } from "openapi-fetch";
+import { ApiError, RateLimitError } from "./errors.js";
 import type { components, paths } from "./generated/extend-api.js";
 import { API_VERSION } from "./generated/operations.js";
+import { createLogger, type LoggingOptions, type LogLevel } from "./logging.js";
+import { createRetryBudget, type RetryOptions, resolveRetry } from "./retry.js";
+import { createTransport, responseMeta } from "./transport.js";
 
 /** Production root of the Extend API. Paths hang directly off it, with no version prefix. */
 export const DEFAULT_BASE_URL = "https://api.extend.ai";
@@ -44,15 +48,82 @@ export interface ClientOptions {
    * @default {}
    */
   headers?: Record<string, string>;
+  /**
+   * Retry policy, or `false` for none. See {@link RetryOptions} for each default.
+   * @default { maxRetries: 2, baseDelayMs: 500, maxDelayMs: 8000, maxRetryAfterMs: 60000, budget: 100, retryCost: 5 }
+   */
+  retry?: RetryOptions | false;
+  /**
+   * Longest wait for one attempt's answer. The sync endpoints (`POST /parse`, `POST /edit`,
+   * `sync: true` processor runs) take up to 5 minutes.
+   * @default 300000
+   */
+  timeoutMs?: number;
+  /**
+   * Longest time for a whole call, retries and their waits included.
+   * @default 600000
+   */
+  totalTimeoutMs?: number;
+  /**
+   * Throw an {@link ApiError} for error answers instead of returning it as `error` (network
+   * failures throw in both styles, as in openapi-fetch).
+   * @default false
+   */
+  throwOnError?: boolean;
+  /**
+   * Logging, off by default (or set `EXTENDKIT_LOG=debug|info|warn|error`). The token and
+   * headers are never logged; bodies only with `logBodies: true`.
+   * @default "off"
+   */
+  logging?: LoggingOptions | LogLevel;
+  /**
+   * Source of randomness for backoff jitter, for reproducible tests.
+   * @default Math.random
+   */
+  random?: () => number;
 }
 
-/** An openapi-fetch client typed by every path of the Extend API. */
+/** An openapi-fetch client typed by every path of the Extend API; error answers come back as {@link ApiError} values. */
 export type ExtendClient = Client<paths>;
+
+type HttpMethod = "get" | "put" | "post" | "delete" | "options" | "head" | "patch" | "trace";
+type PathsWith<M extends HttpMethod> = {
+  [P in keyof paths]: paths[P] extends { [K in M]: unknown } ? P : never;
+}[keyof paths];
+type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];
+type InitArg<Init> = RequiredKeys<Init> extends never ? [(Init & { [key: string]: unknown })?] : [Init & { [key: string]: unknown }];
+type ThrowingMethod<M extends HttpMethod> = <P extends PathsWith<M>, Init extends MaybeOptionalInit<paths[P], M>>(
+  url: P,
+  ...init: InitArg<Init>
+) => Promise<{
+  data: Extract<FetchResponse<Extract<paths[P][M], Record<string | number, unknown>>, Init, `${string}/${string}`>, { data: unknown }>["data"];
+  response: Response;
+}>;
+
+/** The client with `throwOnError: true`: calls resolve to `{ data, response }` or throw an {@link ApiError}. */
+export interface ThrowingExtendClient extends Omit<ExtendClient, "GET" | "POST" | "DELETE"> {
+  GET: ThrowingMethod<"get">;
+  POST: ThrowingMethod<"post">;
+  DELETE: ThrowingMethod<"delete">;
+}
+
+/** What helpers such as `uploadFile()` need from a client made by {@link createClient}. */
+export interface ClientInternals {
+  transport: (request: Request) => Promise<Response>;
+  baseUrl: string;
+  headers: Record<string, string>;
+  throwOnError: boolean;
+}
+
+/** Internals of each client made by {@link createClient}, for the helpers of this package. */
+export const clientInternals = new WeakMap<object, ClientInternals>();
 
 /**
  * Creates a client for the Extend API, typed from the OpenAPI spec: paths, parameters,
  * bodies and responses are checked at compile time, and every call resolves to
- * openapi-fetch's `{ data, error, response }`.
+ * openapi-fetch's `{ data, error, response }`, with errors as {@link ApiError} values (or
+ * thrown, with `throwOnError`). Requests are retried beneath openapi-fetch per the spec's
+ * retry safety, with timeouts per attempt and overall.
  *
  * @example
  * ```ts
@@ -62,11 +133,13 @@ export type ExtendClient = Client<paths>;
  * const { data, error } = await extend.POST("/workflow_runs", {
  *   body: { workflowId: "workflow_abc", rawTexts: ["Invoice #42, total $120.00"] },
  * });
- * if (error) throw new Error(error.error);
+ * if (error) throw error; // an ApiError: status, code, requestId, method, url, attempts
  * console.log(data.workflowRuns[0]?.status); // "PENDING"
  * ```
  */
-export function createClient(options: ClientOptions): ExtendClient {
+export function createClient(options: ClientOptions & { throwOnError: true }): ThrowingExtendClient;
+export function createClient(options: ClientOptions): ExtendClient;
+export function createClient(options: ClientOptions): ExtendClient | ThrowingExtendClient {
   const token = checkToken(options?.token);
   const baseUrl = checkBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL);
   const headers: Record<string, string> = { ...stripReserved(options.headers) };
@@ -74,24 +147,64 @@ export function createClient(options: ClientOptions): ExtendClient {
   headers["x-extend-api-version"] = options.apiVersion ?? API_VERSION;
   if (options.workspaceId) headers["x-extend-workspace-id"] = options.workspaceId;
 
-  return createFetchClient<paths>({
+  const retry = resolveRetry(options.retry);
+  const transport = createTransport({
+    fetch: options.fetch ?? ((request) => globalThis.fetch(request)),
     baseUrl,
-    headers,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    retry,
+    budget: createRetryBudget(retry.budget),
+    attemptTimeoutMs: options.timeoutMs ?? 300_000,
+    totalTimeoutMs: options.totalTimeoutMs ?? 600_000,
+    random: options.random ?? Math.random,
+    logger: createLogger(options.logging),
   });
+  const raw = createFetchClient<paths>({ baseUrl, headers, fetch: transport });
+  const throwOnError = options.throwOnError === true;
+
+  // Error answers become ApiError values (which are also the error bodies the spec types).
+  const wrap =
+    <F extends (...args: never[]) => Promise<{ error?: unknown; response: Response }>>(call: F) =>
+    async (...args: Parameters<F>) => {
+      const result = await call(...args);
+      if (result.response.ok) return result;
+      const error = toApiError(result.response, result.error);
+      if (throwOnError) throw error;
+      return { error, response: result.response };
+    };
+  const client = {
+    ...raw,
+    request: wrap(raw.request),
+    GET: wrap(raw.GET),
+    PUT: wrap(raw.PUT),
+    POST: wrap(raw.POST),
+    DELETE: wrap(raw.DELETE),
+    OPTIONS: wrap(raw.OPTIONS),
+    HEAD: wrap(raw.HEAD),
+    PATCH: wrap(raw.PATCH),
+    TRACE: wrap(raw.TRACE),
+  } as unknown as ExtendClient;
+  clientInternals.set(client, { transport, baseUrl, headers, throwOnError });
+  return client;
+}
+
+/** The typed error for an error answer, with what the transport learned about the request. */
+export function toApiError(response: Response, body: unknown): ApiError {
+  const meta = responseMeta.get(response) ?? { method: "?", url: response.url, attempts: 1 };
+  const requestId = response.headers.get("x-request-id") ?? undefined;
+  return response.status === 429
+    ? new RateLimitError(body, meta, meta.retryAt, requestId)
+    : new ApiError(response.status, body, meta, requestId);
 }
 
 function checkToken(token: unknown): string {
   if (typeof token !== "string" || token.trim() === "") {
     throw new TypeError(
-      "createClient: `token` is required. Pass your Extend API key, for example " +
-        "createClient({ token: process.env.EXTEND_API_KEY }).",
+      "createClient: `token` is required. Pass your Extend API key, for example createClient({ token: process.env.EXTEND_API_KEY }).",
     );
   }
   if (/\s/.test(token)) {
     throw new TypeError(
-      "createClient: `token` contains whitespace or a line break; check how the key was read " +
-        "(a trailing newline from a file or an env var is the usual cause).",
+      "createClient: `token` contains whitespace or a line break; check how the key was read (a trailing newline from a file or an env var is the usual cause).",
     );
   }
   return token;

@@ -1,0 +1,159 @@
+import type { components } from "./generated/extend-api.js";
+
+type ErrorCode = components["schemas"]["ErrorCode"];
+
+const BRAND = Symbol.for("extendkit.error");
+
+/** Where a request went and how many times it was sent. */
+export interface RequestInfo {
+  method: string;
+  url: string;
+  /** How many times the request was sent (1 when it was not retried). */
+  attempts: number;
+}
+
+/**
+ * Base class of every error extendkit raises or returns. Use {@link isExtendKitError} (or
+ * a subclass's `is`) rather than `instanceof` when errors may cross realms or package
+ * copies.
+ */
+export class ExtendKitError extends Error {
+  /** Set on every extendkit error, so a copy of the class from another bundle is still recognised. */
+  readonly [BRAND] = true;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * Whether `value` is an extendkit error, from this copy of the package or any other
+ * (bundles, iframes, workers).
+ *
+ * @example
+ * ```ts
+ * if (isExtendKitError(error)) console.error(error.name, error.message);
+ * ```
+ */
+export function isExtendKitError(value: unknown): value is ExtendKitError {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/**
+ * An error answer of the API. It carries the answer's body fields (`error`, `code`,
+ * `message`, `requestId`, `retryable`) and the request's status, method, URL and attempts.
+ * As a value it is also the error body the spec describes, so openapi-fetch's typed
+ * `error` stays true.
+ *
+ * @example
+ * ```ts
+ * const { error } = await extend.GET("/files/{id}", { params: { path: { id } } });
+ * if (isApiError(error) && error.status === 404) console.log("gone:", error.requestId);
+ * ```
+ */
+export class ApiError extends ExtendKitError {
+  readonly success = false as const;
+  readonly status: number;
+  /** The API's machine-readable code, such as `NOT_FOUND` or `RATE_LIMIT_EXCEEDED`. */
+  readonly code: ErrorCode | (string & {}) | undefined;
+  /** The API's description of the problem (same text as `message`). */
+  readonly error: string;
+  readonly requestId: string | undefined;
+  /** Whether sending the same request again may succeed. */
+  readonly retryable: boolean;
+  readonly method: string;
+  readonly url: string;
+  readonly attempts: number;
+  /** The error body as the API sent it. */
+  readonly body: unknown;
+
+  constructor(status: number, body: unknown, request: RequestInfo, requestId?: string) {
+    const fields = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+    const text =
+      (typeof fields.message === "string" && fields.message) ||
+      (typeof fields.error === "string" && fields.error) ||
+      (typeof body === "string" && body) ||
+      `HTTP ${status}`;
+    super(`${request.method} ${request.url} failed with ${status}: ${text}`);
+    this.status = status;
+    this.code = typeof fields.code === "string" ? fields.code : undefined;
+    this.error = text;
+    this.requestId = (typeof fields.requestId === "string" ? fields.requestId : undefined) ?? requestId;
+    this.retryable = typeof fields.retryable === "boolean" ? fields.retryable : status === 429 || status >= 500;
+    this.method = request.method;
+    this.url = request.url;
+    this.attempts = request.attempts;
+    this.body = body;
+  }
+}
+
+/**
+ * A 429 answer whose wait is longer than the client will sleep (`retry.maxRetryAfterMs`),
+ * or that came after the last retry. `retryAt` says when the API will take the request.
+ */
+export class RateLimitError extends ApiError {
+  /** When to send the request again, from the answer's `Retry-After`; undefined if it sent none. */
+  readonly retryAt: Date | undefined;
+
+  constructor(body: unknown, request: RequestInfo, retryAt: Date | undefined, requestId?: string) {
+    super(429, body, request, requestId);
+    this.retryAt = retryAt;
+    if (retryAt) this.message += ` (retry at ${retryAt.toISOString()})`;
+  }
+}
+
+/**
+ * The request failed without an answer: the connection was refused or dropped. When
+ * `ambiguous` is true the request may have reached the API and taken effect: for an
+ * operation that creates something, check before sending it again.
+ */
+export class NetworkError extends ExtendKitError {
+  readonly method: string;
+  readonly url: string;
+  readonly attempts: number;
+  readonly ambiguous: boolean;
+
+  constructor(request: RequestInfo, ambiguous: boolean, cause: unknown) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `${request.method} ${request.url} failed without an answer after ${request.attempts} attempt(s): ${detail}` +
+        (ambiguous ? ". The request may have been applied: check before sending it again." : ""),
+      { cause },
+    );
+    this.method = request.method;
+    this.url = request.url;
+    this.attempts = request.attempts;
+    this.ambiguous = ambiguous;
+  }
+}
+
+/** The request took longer than a timeout (per attempt, or overall). Always ambiguous. */
+export class TimeoutError extends NetworkError {
+  readonly timeoutMs: number;
+
+  constructor(request: RequestInfo, timeoutMs: number, scope: "attempt" | "overall") {
+    super(request, true, new Error(`no answer within ${timeoutMs} ms (${scope} timeout)`));
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A run did not reach a final status before the polling deadline. */
+export class PollingTimeoutError extends ExtendKitError {
+  readonly runId: string;
+  /** The last status seen. */
+  readonly lastStatus: string | undefined;
+  readonly timeoutMs: number;
+
+  constructor(runId: string, lastStatus: string | undefined, timeoutMs: number) {
+    super(`Run ${runId} is still ${lastStatus ?? "unknown"} after ${timeoutMs} ms; wait longer (timeoutMs) or come back later.`);
+    this.runId = runId;
+    this.lastStatus = lastStatus;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** Whether `value` is an {@link ApiError} (any copy of the package). */
+export function isApiError(value: unknown): value is ApiError {
+  return isExtendKitError(value) && typeof (value as ApiError).status === "number";
+}

@@ -1,0 +1,52 @@
+/** The body was longer than allowed. */
+export class BodyTooLargeError extends Error {}
+
+/**
+ * Reads a request body up to `limit` bytes (refusing early when `content-length` says more).
+ * @throws {BodyTooLargeError}
+ */
+export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (declared > limit) throw new BodyTooLargeError();
+  if (!request.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel();
+      throw new BodyTooLargeError();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/** A stream that passes bytes through until `limit`, then fails (and calls `onLimit`). */
+export function limitStream(limit: number, onLimit: () => void): TransformStream<Uint8Array, Uint8Array> {
+  let size = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      size += chunk.length;
+      if (size > limit) {
+        onLimit();
+        controller.error(new BodyTooLargeError());
+        return;
+      }
+      controller.enqueue(chunk);
+    },
+  });
+}
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+}

@@ -1,0 +1,27 @@
+/**
+ * `@extendkit/core/handlers`: the framework-agnostic `(Request) => Promise<Response>`
+ * handlers that `@extendkit/express` and `@extendkit/next` wrap, usable as they are in any
+ * Web-standard server (Hono, Bun, Deno, Workers).
+ *
+ * @example
+ * ```ts
+ * import { createWebhookHandler } from "@extendkit/core/handlers";
+ *
+ * const webhook = createWebhookHandler({
+ *   secret: process.env.EXTEND_WEBHOOK_SECRET!,
+ *   on: { "workflow_run.completed": (event) => console.log(event.payload.id) },
+ * });
+ * Bun.serve({ fetch: webhook });
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { createMemoryDedupeStore, type DedupeStore, type MemoryDedupeOptions } from "./dedupe.js";
+export { createProxyHandler, type ProxiedOperation, type ProxyHandlerOptions } from "./proxy-handler.js";
+export {
+  createWebhookHandler,
+  type EventOf,
+  type WebhookContext,
+  type WebhookHandlerOptions,
+  type WebhookHandlers,
+} from "./webhook-handler.js";

@@ -1,0 +1,123 @@
+import { type ClientInternals, clientInternals, type ExtendClient, type ThrowingExtendClient, toApiError } from "./client.js";
+import type { ApiError } from "./errors.js";
+import type { components } from "./generated/extend-api.js";
+import { rebuildable } from "./transport.js";
+
+/** What can be uploaded: a `Blob` or `File`, bytes, or a web `ReadableStream` of bytes. */
+export type UploadSource = Blob | Uint8Array | ArrayBuffer | ReadableStream<Uint8Array>;
+
+export interface UploadOptions {
+  /**
+   * The file's name, which is also how the API infers its type. Defaults to a `File`'s own
+   * name; required for bytes and streams.
+   */
+  name?: string;
+  /**
+   * Media type of the part (the API infers the type from the name and bytes anyway).
+   * @default "application/octet-stream"
+   */
+  contentType?: string;
+  /** Abort the upload. */
+  signal?: AbortSignal;
+}
+
+export type UploadResult =
+  | { data: components["schemas"]["FileResponse"]; error?: undefined; response: Response }
+  | { data?: undefined; error: ApiError; response: Response };
+
+function internalsOf(client: object): ClientInternals {
+  const internals = clientInternals.get(client);
+  if (!internals) throw new TypeError("uploadFile: pass a client made by createClient() from @extendkit/core.");
+  return internals;
+}
+
+/** A multipart body streamed from `source`, never held whole in memory. */
+function streamingMultipart(source: ReadableStream<Uint8Array>, name: string, contentType: string) {
+  const boundary = `extendkit-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+  const encoder = new TextEncoder();
+  const quoted = name.replace(/["\\\r\n]/g, "_");
+  const head = encoder.encode(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${quoted}"\r\nContent-Type: ${contentType}\r\n\r\n`);
+  const tail = encoder.encode(`\r\n--${boundary}--\r\n`);
+  const reader = source.getReader();
+  let stage: "head" | "body" | "done" = "head";
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (stage === "head") {
+        stage = "body";
+        controller.enqueue(head);
+        return;
+      }
+      const { value, done } = await reader.read();
+      if (done) {
+        controller.enqueue(tail);
+        controller.close();
+        stage = "done";
+      } else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/**
+ * Uploads a file (`POST /files/upload`) from a `Blob`/`File`, bytes, or a web
+ * `ReadableStream`. Blobs are streamed from their source (a `File` from disk, or Node's
+ * `fs.openAsBlob`), and a stream is sent as it is read, so large files are not loaded
+ * whole into memory. A blob or bytes upload is sent again only when the API certainly did
+ * not take it (429, 503, a refused connection); a stream is sent once.
+ *
+ * @example
+ * ```ts
+ * const input = document.querySelector<HTMLInputElement>("#file")!;
+ * const { data, error } = await uploadFile(extend, input.files![0]!);
+ * if (error) throw error;
+ * console.log(data.file.id);
+ * ```
+ */
+export async function uploadFile(
+  client: ExtendClient | ThrowingExtendClient,
+  source: UploadSource,
+  options: UploadOptions = {},
+): Promise<UploadResult> {
+  const { transport, baseUrl, headers, throwOnError } = internalsOf(client);
+  const name = options.name ?? (typeof File !== "undefined" && source instanceof File ? source.name : undefined);
+  if (!name) throw new TypeError("uploadFile: pass `name` (for example \"invoice.pdf\"): the API infers the file's type from it.");
+  const contentType = options.contentType ?? (source instanceof Blob && source.type ? source.type : "application/octet-stream");
+  const url = `${baseUrl}/files/upload`;
+  const base = { method: "POST", headers, ...(options.signal ? { signal: options.signal } : {}) };
+
+  let request: Request;
+  if (source instanceof ReadableStream) {
+    const multipart = streamingMultipart(source, name, contentType);
+    request = new Request(url, {
+      ...base,
+      headers: { ...headers, "content-type": multipart.contentType },
+      body: multipart.body,
+      duplex: "half",
+    } as RequestInit);
+  } else {
+    const blob = source instanceof Blob ? source : new Blob([source instanceof Uint8Array ? new Uint8Array(source) : source], { type: contentType });
+    const build = () => {
+      const form = new FormData();
+      form.append("file", blob, name);
+      return new Request(url, { ...base, body: form });
+    };
+    request = build();
+    rebuildable.set(request, build);
+  }
+
+  const response = await transport(request);
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // Not JSON: keep the text for the error.
+  }
+  if (response.ok) return { data: body as components["schemas"]["FileResponse"], response };
+  const error = toApiError(response, body);
+  if (throwOnError) throw error;
+  return { error, response };
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Size budgets of @extendkit/core, measured as users pay them: a consumer's entry bundled
+// for the browser (dependencies included), minified, gzipped. Exits 1 over a budget.
+// Run after `pnpm build`: it bundles the built package (dist), as a consumer would.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { rolldown } from "rolldown";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+// Entries are written inside a workspace package that depends on @extendkit/core, so the
+// package resolves through its exports map exactly as it does for users.
+const consumer = path.join(root, "bench");
+
+const budgets = [
+  {
+    name: "client (createClient + openapi-fetch)",
+    code: `import { createClient } from "@extendkit/core"; export const client = createClient({ token: "t" });`,
+    limit: 6 * 1024,
+  },
+  {
+    name: "webhook verifier (verifyWebhook)",
+    code: `export { verifyWebhook } from "@extendkit/core/webhooks";`,
+    limit: 1.5 * 1024,
+  },
+  {
+    name: "whole main entry (every export)",
+    code: `export * from "@extendkit/core";`,
+    limit: Number.POSITIVE_INFINITY,
+  },
+];
+
+const dir = await mkdtemp(path.join(consumer, ".size-"));
+let failed = false;
+try {
+  const rows = [];
+  for (const budget of budgets) {
+    const entry = path.join(dir, `${rows.length}.js`);
+    await writeFile(entry, budget.code);
+    const bundle = await rolldown({
+      input: entry,
+      platform: "browser",
+      logLevel: "silent",
+      resolve: { conditionNames: ["import", "browser", "default"] },
+    });
+    const { output } = await bundle.generate({ format: "esm", minify: true });
+    await bundle.close();
+    const code = output.map((chunk) => (chunk.type === "chunk" ? chunk.code : "")).join("");
+    const min = Buffer.byteLength(code);
+    const gz = gzipSync(code, { level: 9 }).length;
+    const ok = gz <= budget.limit;
+    if (!ok) failed = true;
+    rows.push([budget.name, `${min} B`, `${gz} B`, Number.isFinite(budget.limit) ? `${budget.limit} B` : "-", ok ? "ok" : "OVER"]);
+  }
+  const head = ["bundle", "min", "min+gz", "budget", ""];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const row of [head, ...rows]) console.log(row.map((c, i) => c.padEnd(widths[i])).join("  "));
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+if (failed) {
+  console.error("A bundle is over its size budget.");
+  process.exit(1);
+}
