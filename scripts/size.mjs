@@ -51,7 +51,13 @@ try {
     const gz = gzipSync(code, { level: 9 }).length;
     const ok = gz <= budget.limit;
     if (!ok) failed = true;
-    rows.push([budget.name, `${min} B`, `${gz} B`, Number.isFinite(budget.limit) ? `${budget.limit} B` : "-", ok ? "ok" : "OVER"]);
+    rows.push([
+      budget.name,
+      `${min} B`,
+      `${gz} B`,
+      Number.isFinite(budget.limit) ? `${budget.limit} B` : "-",
+      ok ? "ok" : "OVER",
+    ]);
   }
   const head = ["bundle", "min", "min+gz", "budget", ""];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

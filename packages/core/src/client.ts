@@ -1,4 +1,8 @@
-import createFetchClient, { type Client, type FetchResponse, type MaybeOptionalInit } from "openapi-fetch";
+import createFetchClient, {
+  type Client,
+  type FetchResponse,
+  type MaybeOptionalInit,
+} from "openapi-fetch";
 import { ApiError, RateLimitError } from "./errors.js";
 import type { components, paths } from "./generated/extend-api.js";
 import { API_VERSION } from "./generated/operations.js";
@@ -91,12 +95,25 @@ type PathsWith<M extends HttpMethod> = {
   [P in keyof paths]: paths[P] extends { [K in M]: unknown } ? P : never;
 }[keyof paths];
 type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];
-type InitArg<Init> = RequiredKeys<Init> extends never ? [(Init & { [key: string]: unknown })?] : [Init & { [key: string]: unknown }];
-type ThrowingMethod<M extends HttpMethod> = <P extends PathsWith<M>, Init extends MaybeOptionalInit<paths[P], M>>(
+type InitArg<Init> =
+  RequiredKeys<Init> extends never
+    ? [(Init & { [key: string]: unknown })?]
+    : [Init & { [key: string]: unknown }];
+type ThrowingMethod<M extends HttpMethod> = <
+  P extends PathsWith<M>,
+  Init extends MaybeOptionalInit<paths[P], M>,
+>(
   url: P,
   ...init: InitArg<Init>
 ) => Promise<{
-  data: Extract<FetchResponse<Extract<paths[P][M], Record<string | number, unknown>>, Init, `${string}/${string}`>, { data: unknown }>["data"];
+  data: Extract<
+    FetchResponse<
+      Extract<paths[P][M], Record<string | number, unknown>>,
+      Init,
+      `${string}/${string}`
+    >,
+    { data: unknown }
+  >["data"];
   response: Response;
 }>;
 

@@ -37,7 +37,11 @@ export class ExtendKitError extends Error {
  * ```
  */
 export function isExtendKitError(value: unknown): value is ExtendKitError {
-  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[BRAND] === true
+  );
 }
 
 /**
@@ -69,7 +73,10 @@ export class ApiError extends ExtendKitError {
   readonly body: unknown;
 
   constructor(status: number, body: unknown, request: RequestInfo, requestId?: string) {
-    const fields = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+    const fields = (typeof body === "object" && body !== null ? body : {}) as Record<
+      string,
+      unknown
+    >;
     const text =
       (typeof fields.message === "string" && fields.message) ||
       (typeof fields.error === "string" && fields.error) ||
@@ -79,8 +86,10 @@ export class ApiError extends ExtendKitError {
     this.status = status;
     this.code = typeof fields.code === "string" ? fields.code : undefined;
     this.error = text;
-    this.requestId = (typeof fields.requestId === "string" ? fields.requestId : undefined) ?? requestId;
-    this.retryable = typeof fields.retryable === "boolean" ? fields.retryable : status === 429 || status >= 500;
+    this.requestId =
+      (typeof fields.requestId === "string" ? fields.requestId : undefined) ?? requestId;
+    this.retryable =
+      typeof fields.retryable === "boolean" ? fields.retryable : status === 429 || status >= 500;
     this.method = request.method;
     this.url = request.url;
     this.attempts = request.attempts;
@@ -146,7 +155,9 @@ export class PollingTimeoutError extends ExtendKitError {
   readonly timeoutMs: number;
 
   constructor(runId: string, lastStatus: string | undefined, timeoutMs: number) {
-    super(`Run ${runId} is still ${lastStatus ?? "unknown"} after ${timeoutMs} ms; wait longer (timeoutMs) or come back later.`);
+    super(
+      `Run ${runId} is still ${lastStatus ?? "unknown"} after ${timeoutMs} ms; wait longer (timeoutMs) or come back later.`,
+    );
     this.runId = runId;
     this.lastStatus = lastStatus;
     this.timeoutMs = timeoutMs;

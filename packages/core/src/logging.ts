@@ -2,7 +2,11 @@
 export type LogLevel = "debug" | "info" | "warn" | "error" | "off";
 
 /** Receives each log line; the default writes to `console`. */
-export type LogSink = (level: Exclude<LogLevel, "off">, message: string, fields: Record<string, unknown>) => void;
+export type LogSink = (
+  level: Exclude<LogLevel, "off">,
+  message: string,
+  fields: Record<string, unknown>,
+) => void;
 
 export interface LoggingOptions {
   /**
@@ -33,7 +37,8 @@ export interface Logger {
 
 function envLevel(): LogLevel | undefined {
   // No Node import: read `process.env` only where a runtime provides it.
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
+    ?.env;
   const value = env?.EXTENDKIT_LOG?.toLowerCase();
   return value && value in RANK ? (value as LogLevel) : undefined;
 }

@@ -29,6 +29,9 @@ export async function uploadFileFromPath(
   path: string,
   options: UploadOptions = {},
 ): Promise<UploadResult> {
-  const blob = await openAsBlob(path, options.contentType ? { type: options.contentType } : undefined);
+  const blob = await openAsBlob(
+    path,
+    options.contentType ? { type: options.contentType } : undefined,
+  );
   return uploadFile(client, blob, { ...options, name: options.name ?? basename(path) });
 }

@@ -16,10 +16,15 @@ const ITEMS = {
 export type ListPath = keyof typeof ITEMS;
 
 type ListOperation<P extends ListPath> = paths[P]["get"];
-type ListAnswer<P extends ListPath> = ListOperation<P>["responses"][200]["content"]["application/json"];
+type ListAnswer<P extends ListPath> =
+  ListOperation<P>["responses"][200]["content"]["application/json"];
 /** One item of a list endpoint, as the spec types it. */
-export type ListItem<P extends ListPath> = ListAnswer<P> extends { [K in (typeof ITEMS)[P]]: Array<infer T> } ? T : never;
-type Query<P extends ListPath> = Omit<NonNullable<ListOperation<P>["parameters"]["query"]>, "nextPageToken">;
+export type ListItem<P extends ListPath> =
+  ListAnswer<P> extends { [K in (typeof ITEMS)[P]]: Array<infer T> } ? T : never;
+type Query<P extends ListPath> = Omit<
+  NonNullable<ListOperation<P>["parameters"]["query"]>,
+  "nextPageToken"
+>;
 type PathParams<P extends ListPath> = ListOperation<P>["parameters"]["path"];
 
 /** Options of {@link paginate}: the list's filters and sort, and where its path needs them, path parameters. */
@@ -29,7 +34,10 @@ export type PaginateOptions<P extends ListPath> = {
   signal?: AbortSignal;
 } & (PathParams<P> extends undefined ? { path?: undefined } : { path: NonNullable<PathParams<P>> });
 
-type GetFn = (path: string, init: object) => Promise<{ data?: Record<string, unknown>; error?: unknown }>;
+type GetFn = (
+  path: string,
+  init: object,
+) => Promise<{ data?: Record<string, unknown>; error?: unknown }>;
 
 /**
  * Iterates every item of a list endpoint, fetching pages as it goes and following
@@ -51,11 +59,16 @@ export async function* paginate<P extends ListPath>(
   let nextPageToken: string | undefined;
   do {
     const { data, error } = await get(path, {
-      params: { query: { ...options?.query, ...(nextPageToken ? { nextPageToken } : {}) }, ...(options?.path ? { path: options.path } : {}) },
+      params: {
+        query: { ...options?.query, ...(nextPageToken ? { nextPageToken } : {}) },
+        ...(options?.path ? { path: options.path } : {}),
+      },
       ...(options?.signal ? { signal: options.signal } : {}),
     });
-    if (error !== undefined || !data) throw isApiError(error) ? error : new Error(`GET ${path} failed: ${JSON.stringify(error)}`);
+    if (error !== undefined || !data)
+      throw isApiError(error) ? error : new Error(`GET ${path} failed: ${JSON.stringify(error)}`);
     for (const item of (data[ITEMS[path]] as ListItem<P>[] | undefined) ?? []) yield item;
-    nextPageToken = typeof data.nextPageToken === "string" && data.nextPageToken ? data.nextPageToken : undefined;
+    nextPageToken =
+      typeof data.nextPageToken === "string" && data.nextPageToken ? data.nextPageToken : undefined;
   } while (nextPageToken);
 }

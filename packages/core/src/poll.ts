@@ -35,7 +35,10 @@ export interface PollOptions {
   random?: () => number;
 }
 
-type GetFn = (path: string, init: object) => Promise<{ data?: Record<string, unknown>; error?: unknown }>;
+type GetFn = (
+  path: string,
+  init: object,
+) => Promise<{ data?: Record<string, unknown>; error?: unknown }>;
 
 async function poll<T>(
   client: ExtendClient | ThrowingExtendClient,
@@ -62,9 +65,15 @@ async function poll<T>(
   }
 }
 
-function unwrap<T>(result: { data?: Record<string, unknown>; error?: unknown }, key: string, what: string): T {
+function unwrap<T>(
+  result: { data?: Record<string, unknown>; error?: unknown },
+  key: string,
+  what: string,
+): T {
   if (result.error !== undefined || !result.data) {
-    throw isApiError(result.error) ? result.error : new Error(`Polling ${what} failed: ${JSON.stringify(result.error)}`);
+    throw isApiError(result.error)
+      ? result.error
+      : new Error(`Polling ${what} failed: ${JSON.stringify(result.error)}`);
   }
   return result.data[key] as T;
 }
@@ -81,12 +90,20 @@ const WORKFLOW_FINAL = new Set(["PROCESSED", "FAILED", "NEEDS_REVIEW", "REJECTED
  * if (run.status === "PROCESSED") console.log(run.outputs);
  * ```
  */
-export function waitForWorkflowRun(client: ExtendClient | ThrowingExtendClient, id: string, options: PollOptions = {}) {
+export function waitForWorkflowRun(
+  client: ExtendClient | ThrowingExtendClient,
+  id: string,
+  options: PollOptions = {},
+) {
   return poll<Schemas["WorkflowRun"]>(
     client,
     id,
     async (get) => {
-      const run = unwrap<Schemas["WorkflowRun"]>(await get("/workflow_runs/{workflowRunId}", { params: { path: { workflowRunId: id } } }), "workflowRun", id);
+      const run = unwrap<Schemas["WorkflowRun"]>(
+        await get("/workflow_runs/{workflowRunId}", { params: { path: { workflowRunId: id } } }),
+        "workflowRun",
+        id,
+      );
       return { done: WORKFLOW_FINAL.has(run.status) ? run : undefined, status: run.status };
     },
     options,
@@ -101,13 +118,24 @@ export function waitForWorkflowRun(client: ExtendClient | ThrowingExtendClient, 
  * const run = await waitForProcessorRun(extend, "dpr_...");
  * ```
  */
-export function waitForProcessorRun(client: ExtendClient | ThrowingExtendClient, id: string, options: PollOptions = {}) {
+export function waitForProcessorRun(
+  client: ExtendClient | ThrowingExtendClient,
+  id: string,
+  options: PollOptions = {},
+) {
   return poll<Schemas["ProcessorRun"]>(
     client,
     id,
     async (get) => {
-      const run = unwrap<Schemas["ProcessorRun"]>(await get("/processor_runs/{id}", { params: { path: { id } } }), "processorRun", id);
-      return { done: run.status === "PROCESSING" || run.status === "PENDING" ? undefined : run, status: run.status };
+      const run = unwrap<Schemas["ProcessorRun"]>(
+        await get("/processor_runs/{id}", { params: { path: { id } } }),
+        "processorRun",
+        id,
+      );
+      return {
+        done: run.status === "PROCESSING" || run.status === "PENDING" ? undefined : run,
+        status: run.status,
+      };
     },
     options,
   );
@@ -122,12 +150,20 @@ export function waitForProcessorRun(client: ExtendClient | ThrowingExtendClient,
  * const parsed = await waitForParserRun(extend, id);
  * ```
  */
-export function waitForParserRun(client: ExtendClient | ThrowingExtendClient, id: string, options: PollOptions = {}) {
+export function waitForParserRun(
+  client: ExtendClient | ThrowingExtendClient,
+  id: string,
+  options: PollOptions = {},
+) {
   return poll<Schemas["ParserRun"]>(
     client,
     id,
     async (get) => {
-      const run = unwrap<Schemas["ParserRun"] | Schemas["ParserRunStatus"]>(await get("/parser_runs/{id}", { params: { path: { id } } }), "parserRun", id);
+      const run = unwrap<Schemas["ParserRun"] | Schemas["ParserRunStatus"]>(
+        await get("/parser_runs/{id}", { params: { path: { id } } }),
+        "parserRun",
+        id,
+      );
       return { done: run.object === "parser_run" ? run : undefined, status: run.status };
     },
     options,
@@ -143,12 +179,20 @@ export function waitForParserRun(client: ExtendClient | ThrowingExtendClient, id
  * console.log(edited.editedFile?.downloadUrl);
  * ```
  */
-export function waitForEditRun(client: ExtendClient | ThrowingExtendClient, id: string, options: PollOptions = {}) {
+export function waitForEditRun(
+  client: ExtendClient | ThrowingExtendClient,
+  id: string,
+  options: PollOptions = {},
+) {
   return poll<Schemas["EditRun"]>(
     client,
     id,
     async (get) => {
-      const run = unwrap<Schemas["EditRun"] | Schemas["EditRunStatus"]>(await get("/edit_runs/{id}", { params: { path: { id } } }), "editRun", id);
+      const run = unwrap<Schemas["EditRun"] | Schemas["EditRunStatus"]>(
+        await get("/edit_runs/{id}", { params: { path: { id } } }),
+        "editRun",
+        id,
+      );
       return { done: run.object === "edit_run" ? run : undefined, status: run.status };
     },
     options,

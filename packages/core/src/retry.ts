@@ -63,6 +63,8 @@ export function retryAfterMs(header: string | null, now: number): number | undef
   if (header === null) return undefined;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // Anything else must be an HTTP date ("Wed, 21 Oct 2015 07:28:00 GMT"), not a stray number.
+  if (!/[a-z]/i.test(value)) return undefined;
   const date = Date.parse(value);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);

@@ -1,5 +1,5 @@
-import { retryUnsafeOperations } from "./generated/operations.js";
 import { NetworkError, type RequestInfo, TimeoutError } from "./errors.js";
+import { retryUnsafeOperations } from "./generated/operations.js";
 import type { Logger } from "./logging.js";
 import { backoffDelay, type ResolvedRetry, type RetryBudget, retryAfterMs } from "./retry.js";
 
@@ -48,7 +48,14 @@ export function isRetrySafe(method: string, path: string): boolean {
 const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
 /** Failures where the request certainly did not reach the API. */
-const NEVER_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT", "ENETUNREACH", "EHOSTUNREACH"]);
+const NEVER_SENT = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "ENETUNREACH",
+  "EHOSTUNREACH",
+]);
 
 function errorCode(error: unknown): string | undefined {
   const cause = (error as { cause?: { code?: string } })?.cause;
@@ -94,18 +101,26 @@ export function createTransport(options: TransportOptions) {
     const safe = isRetrySafe(method, path);
     const contentType = request.headers.get("content-type") ?? "";
     const rebuild = rebuildable.get(request);
-    const replayable = request.body === null || rebuild !== undefined || contentType.includes("application/json");
-    const body = request.body !== null && replayable && !rebuild ? await request.arrayBuffer() : undefined;
+    const replayable =
+      request.body === null || rebuild !== undefined || contentType.includes("application/json");
+    const body =
+      request.body !== null && replayable && !rebuild ? await request.arrayBuffer() : undefined;
     const userSignal = request.signal;
 
     const overall = new AbortController();
-    const overallTimer = setTimeout(() => overall.abort(new Deadline(options.totalTimeoutMs)), options.totalTimeoutMs);
+    const overallTimer = setTimeout(
+      () => overall.abort(new Deadline(options.totalTimeoutMs)),
+      options.totalTimeoutMs,
+    );
     const started = Date.now();
     try {
       for (let attempt = 1; ; attempt++) {
         const info: RequestInfo = { method, url, attempts: attempt };
         const controller = new AbortController();
-        const attemptTimer = setTimeout(() => controller.abort(new Deadline(options.attemptTimeoutMs)), options.attemptTimeoutMs);
+        const attemptTimer = setTimeout(
+          () => controller.abort(new Deadline(options.attemptTimeoutMs)),
+          options.attemptTimeoutMs,
+        );
         const relay = (source: AbortSignal) => () => controller.abort(source.reason);
         const onUser = relay(userSignal);
         const onOverall = relay(overall.signal);
@@ -140,24 +155,40 @@ export function createTransport(options: TransportOptions) {
         if (failure !== undefined) {
           const timedOut = controller.signal.reason instanceof Deadline;
           const ambiguous = timedOut || !NEVER_SENT.has(errorCode(failure) ?? "");
-          const error = timedOut ? new TimeoutError(info, options.attemptTimeoutMs, "attempt") : new NetworkError(info, ambiguous, failure);
+          const error = timedOut
+            ? new TimeoutError(info, options.attemptTimeoutMs, "attempt")
+            : new NetworkError(info, ambiguous, failure);
           const allowed = replayable && (safe || !ambiguous) && attempt <= retry.maxRetries;
           if (!allowed || !budget.spend(retry.retryCost * 2)) {
-            logger.log("error", `${method} ${url} failed`, { attempts: attempt, ambiguous, error: error.message });
+            logger.log("error", `${method} ${url} failed`, {
+              attempts: attempt,
+              ambiguous,
+              error: error.message,
+            });
             throw error;
           }
           wait = backoffDelay(attempt - 1, retry, options.random);
-          logger.log("warn", `${method} ${url} failed; retrying`, { attempt, waitMs: wait, error: error.message });
+          logger.log("warn", `${method} ${url} failed; retrying`, {
+            attempt,
+            waitMs: wait,
+            error: error.message,
+          });
         } else if (response) {
           const status = response.status;
           const advised = retryAfterMs(response.headers.get("retry-after"), Date.now());
           const meta: ResponseMeta = { ...info };
-          if (status === 429 && advised !== undefined) meta.retryAt = new Date(Date.now() + advised);
+          if (status === 429 && advised !== undefined)
+            meta.retryAt = new Date(Date.now() + advised);
           // A 429 or a 503 says the request was not handled, so any operation may go again.
           const unapplied = status === 429 || status === 503;
           const retryable = RETRY_STATUSES.has(status) && replayable && (safe || unapplied);
           const tooLong = advised !== undefined && advised > retry.maxRetryAfterMs;
-          if (!retryable || tooLong || attempt > retry.maxRetries || !budget.spend(retry.retryCost)) {
+          if (
+            !retryable ||
+            tooLong ||
+            attempt > retry.maxRetries ||
+            !budget.spend(retry.retryCost)
+          ) {
             if (response.ok) budget.earn();
             responseMeta.set(response, meta);
             logger.log(response.ok ? "debug" : "warn", `${method} ${url} → ${status}`, {
@@ -176,7 +207,11 @@ export function createTransport(options: TransportOptions) {
           await sleep(wait ?? 0, AbortSignal.any([userSignal, overall.signal]));
         } catch {
           if (userSignal.aborted) throw userSignal.reason;
-          throw new TimeoutError({ method, url, attempts: attempt }, options.totalTimeoutMs, "overall");
+          throw new TimeoutError(
+            { method, url, attempts: attempt },
+            options.totalTimeoutMs,
+            "overall",
+          );
         }
       }
     } finally {

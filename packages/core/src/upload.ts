@@ -1,4 +1,10 @@
-import { type ClientInternals, clientInternals, type ExtendClient, type ThrowingExtendClient, toApiError } from "./client.js";
+import {
+  type ClientInternals,
+  clientInternals,
+  type ExtendClient,
+  type ThrowingExtendClient,
+  toApiError,
+} from "./client.js";
 import type { ApiError } from "./errors.js";
 import type { components } from "./generated/extend-api.js";
 import { rebuildable } from "./transport.js";
@@ -27,7 +33,8 @@ export type UploadResult =
 
 function internalsOf(client: object): ClientInternals {
   const internals = clientInternals.get(client);
-  if (!internals) throw new TypeError("uploadFile: pass a client made by createClient() from @extendkit/core.");
+  if (!internals)
+    throw new TypeError("uploadFile: pass a client made by createClient() from @extendkit/core.");
   return internals;
 }
 
@@ -36,7 +43,9 @@ function streamingMultipart(source: ReadableStream<Uint8Array>, name: string, co
   const boundary = `extendkit-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
   const encoder = new TextEncoder();
   const quoted = name.replace(/["\\\r\n]/g, "_");
-  const head = encoder.encode(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${quoted}"\r\nContent-Type: ${contentType}\r\n\r\n`);
+  const head = encoder.encode(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${quoted}"\r\nContent-Type: ${contentType}\r\n\r\n`,
+  );
   const tail = encoder.encode(`\r\n--${boundary}--\r\n`);
   const reader = source.getReader();
   let stage: "head" | "body" | "done" = "head";
@@ -82,9 +91,16 @@ export async function uploadFile(
   options: UploadOptions = {},
 ): Promise<UploadResult> {
   const { transport, baseUrl, headers, throwOnError } = internalsOf(client);
-  const name = options.name ?? (typeof File !== "undefined" && source instanceof File ? source.name : undefined);
-  if (!name) throw new TypeError("uploadFile: pass `name` (for example \"invoice.pdf\"): the API infers the file's type from it.");
-  const contentType = options.contentType ?? (source instanceof Blob && source.type ? source.type : "application/octet-stream");
+  const name =
+    options.name ??
+    (typeof File !== "undefined" && source instanceof File ? source.name : undefined);
+  if (!name)
+    throw new TypeError(
+      'uploadFile: pass `name` (for example "invoice.pdf"): the API infers the file\'s type from it.',
+    );
+  const contentType =
+    options.contentType ??
+    (source instanceof Blob && source.type ? source.type : "application/octet-stream");
   const url = `${baseUrl}/files/upload`;
   const base = { method: "POST", headers, ...(options.signal ? { signal: options.signal } : {}) };
 
@@ -98,7 +114,12 @@ export async function uploadFile(
       duplex: "half",
     } as RequestInit);
   } else {
-    const blob = source instanceof Blob ? source : new Blob([source instanceof Uint8Array ? new Uint8Array(source) : source], { type: contentType });
+    const blob =
+      source instanceof Blob
+        ? source
+        : new Blob([source instanceof Uint8Array ? new Uint8Array(source) : source], {
+            type: contentType,
+          });
     const build = () => {
       const form = new FormData();
       form.append("file", blob, name);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { API_VERSION, createClient, DEFAULT_BASE_URL } from "../src/index.js";
+import { API_VERSION, ApiError, createClient, DEFAULT_BASE_URL, isApiError } from "../src/index.js";
 
 /** A client whose fetch records each request and answers with `reply`. Nothing is mocked
  * but the network: the request is the exact `Request` openapi-fetch built. */
@@ -83,8 +83,14 @@ describe("createClient", () => {
     expect(headers?.get("x-trace-id")).toBe("t-1");
   });
 
-  test("returns the error body as a value for non-2xx answers", async () => {
-    const body = { success: false, error: "Workflow run not found", code: "NOT_FOUND" };
+  test("returns error answers as ApiError values that also carry the body's fields", async () => {
+    const body = {
+      success: false,
+      error: "Workflow run not found",
+      code: "NOT_FOUND",
+      requestId: "req_9",
+      retryable: false,
+    };
     const { client } = observedClient({}, () => Response.json(body, { status: 404 }));
 
     const { data, error, response } = await client.GET("/workflow_runs/{workflowRunId}", {
@@ -93,7 +99,15 @@ describe("createClient", () => {
 
     expect(data).toBeUndefined();
     expect(response.status).toBe(404);
-    expect(error).toEqual(body);
+    expect(isApiError(error)).toBe(true);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ ...body, status: 404, method: "GET", attempts: 1, body });
+    expect((error as ApiError).url).toBe(
+      "https://api.extend.ai/workflow_runs/workflow_run_missing",
+    );
+    expect((error as ApiError).message).toBe(
+      "GET https://api.extend.ai/workflow_runs/workflow_run_missing failed with 404: Workflow run not found",
+    );
   });
 
   test.each([

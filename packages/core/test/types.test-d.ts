@@ -2,6 +2,7 @@ import { describe, expectTypeOf, test } from "vitest";
 import {
   createClient,
   type ErrorResponse,
+  paginate,
   type WorkflowRun,
   type WorkflowStatus,
 } from "../src/index.js";
@@ -63,5 +64,40 @@ describe("generated types", () => {
     if (run?.object === "parser_run") {
       expectTypeOf(run.chunks[0]!.blocks).toBeArray();
     }
+  });
+});
+
+describe("the throwing client", () => {
+  const throwing = createClient({ token: "sk_test", throwOnError: true });
+
+  test("resolves to data that is never undefined", async () => {
+    const { data } = await throwing.GET("/workflow_runs/{workflowRunId}", {
+      params: { path: { workflowRunId: "w" } },
+    });
+    expectTypeOf(data.workflowRun.status).toEqualTypeOf<WorkflowStatus>();
+  });
+
+  test("still rejects a wrong body", () => {
+    // @ts-expect-error workflowId is required
+    void throwing.POST("/workflow_runs", { body: { rawTexts: ["a"] } });
+  });
+});
+
+describe("paginate", () => {
+  test("yields the list endpoint's item type, and needs path params only where the path has them", async () => {
+    for await (const run of paginate(client, "/workflow_runs", {
+      query: { status: "PROCESSED" },
+    })) {
+      expectTypeOf(run.workflowId).toEqualTypeOf<string>();
+    }
+    for await (const item of paginate(client, "/evaluation_sets/{id}/items", {
+      path: { id: "ev_1" },
+    })) {
+      expectTypeOf(item.evaluationSetId).toEqualTypeOf<string>();
+    }
+    // @ts-expect-error the items list needs the set's id
+    void paginate(client, "/evaluation_sets/{id}/items");
+    // @ts-expect-error not a list endpoint
+    void paginate(client, "/workflow_runs/{workflowRunId}");
   });
 });

@@ -32,7 +32,10 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
 }
 
 /** A stream that passes bytes through until `limit`, then fails (and calls `onLimit`). */
-export function limitStream(limit: number, onLimit: () => void): TransformStream<Uint8Array, Uint8Array> {
+export function limitStream(
+  limit: number,
+  onLimit: () => void,
+): TransformStream<Uint8Array, Uint8Array> {
   let size = 0;
   return new TransformStream({
     transform(chunk, controller) {
@@ -47,6 +50,13 @@ export function limitStream(limit: number, onLimit: () => void): TransformStream
   });
 }
 
-export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+export function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
 }

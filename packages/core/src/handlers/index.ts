@@ -17,7 +17,11 @@
  * @packageDocumentation
  */
 export { createMemoryDedupeStore, type DedupeStore, type MemoryDedupeOptions } from "./dedupe.js";
-export { createProxyHandler, type ProxiedOperation, type ProxyHandlerOptions } from "./proxy-handler.js";
+export {
+  createProxyHandler,
+  type ProxiedOperation,
+  type ProxyHandlerOptions,
+} from "./proxy-handler.js";
 export {
   createWebhookHandler,
   type EventOf,

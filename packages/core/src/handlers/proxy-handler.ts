@@ -34,7 +34,10 @@ export interface ProxyHandlerOptions {
    * `Response` to send instead (e.g. a 401 from your auth).
    * @default () => true
    */
-  authorize?: (request: Request, operation: ProxiedOperation) => boolean | Response | Promise<boolean | Response>;
+  authorize?: (
+    request: Request,
+    operation: ProxiedOperation,
+  ) => boolean | Response | Promise<boolean | Response>;
   /**
    * Largest request body forwarded (uploads are streamed, not buffered).
    * @default 52428800 (50 MiB)
@@ -67,37 +70,49 @@ const RETURNED = ["content-type", "x-request-id", "retry-after"];
  * // Browser: fetch("/api/extend/workflow_runs/workflow_run_123") → GET https://api.extend.ai/workflow_runs/workflow_run_123
  * ```
  */
-export function createProxyHandler(options: ProxyHandlerOptions): (request: Request) => Promise<Response> {
-  if (!options.token) throw new TypeError("createProxyHandler: `token` is required (the server's Extend API key).");
+export function createProxyHandler(
+  options: ProxyHandlerOptions,
+): (request: Request) => Promise<Response> {
+  if (!options.token)
+    throw new TypeError("createProxyHandler: `token` is required (the server's Extend API key).");
   const baseUrl = (options.baseUrl ?? "https://api.extend.ai").replace(/\/+$/, "");
   const mountPath = (options.mountPath ?? "/api/extend").replace(/\/+$/, "");
-  const allowed = (options.allow ?? ["uploadFile", "runWorkflow", "getWorkflowRun", "getFile"]).map((operationId) => {
-    const op = apiOperations[operationId];
-    if (!op) throw new TypeError(`createProxyHandler: unknown operation "${operationId}" in allow.`);
-    return {
-      operation: { operationId, method: op.method, path: op.path } as ProxiedOperation,
-      pattern: new RegExp(`^${op.path.replace(/\{\w+\}/g, "[^/]+")}/?$`),
-    };
-  });
+  const allowed = (options.allow ?? ["uploadFile", "runWorkflow", "getWorkflowRun", "getFile"]).map(
+    (operationId) => {
+      const op = apiOperations[operationId];
+      if (!op)
+        throw new TypeError(`createProxyHandler: unknown operation "${operationId}" in allow.`);
+      return {
+        operation: { operationId, method: op.method, path: op.path } as ProxiedOperation,
+        pattern: new RegExp(`^${op.path.replace(/\{\w+\}/g, "[^/]+")}/?$`),
+      };
+    },
+  );
   const maxBodyBytes = options.maxBodyBytes ?? 50 * 1024 * 1024;
   const upstreamFetch = options.fetch ?? ((input: Request) => globalThis.fetch(input));
 
   return async (request) => {
     const url = new URL(request.url);
-    if (url.pathname !== mountPath && !url.pathname.startsWith(`${mountPath}/`)) return json(404, { error: "Not found." });
+    if (url.pathname !== mountPath && !url.pathname.startsWith(`${mountPath}/`))
+      return json(404, { error: "Not found." });
     const path = url.pathname.slice(mountPath.length) || "/";
     const matches = allowed.filter((a) => a.pattern.test(path));
     const match = matches.find((a) => a.operation.method === request.method);
     if (!match) {
       return matches.length
-        ? json(405, { error: "Method not allowed." }, { allow: matches.map((m) => m.operation.method).join(", ") })
+        ? json(
+            405,
+            { error: "Method not allowed." },
+            { allow: matches.map((m) => m.operation.method).join(", ") },
+          )
         : json(404, { error: "Not found." });
     }
     const verdict = options.authorize ? await options.authorize(request, match.operation) : true;
     if (verdict instanceof Response) return verdict;
     if (!verdict) return json(403, { error: "Forbidden." });
 
-    if (Number(request.headers.get("content-length") ?? 0) > maxBodyBytes) return json(413, { error: `Body larger than ${maxBodyBytes} bytes.` });
+    if (Number(request.headers.get("content-length") ?? 0) > maxBodyBytes)
+      return json(413, { error: `Body larger than ${maxBodyBytes} bytes.` });
     const headers = new Headers();
     for (const name of FORWARDED) {
       const value = request.headers.get(name);
@@ -108,14 +123,23 @@ export function createProxyHandler(options: ProxyHandlerOptions): (request: Requ
     if (options.workspaceId) headers.set("x-extend-workspace-id", options.workspaceId);
 
     let tooLarge = false;
-    const body = request.body ? request.body.pipeThrough(limitStream(maxBodyBytes, () => (tooLarge = true))) : null;
+    const body = request.body
+      ? request.body.pipeThrough(limitStream(maxBodyBytes, () => (tooLarge = true)))
+      : null;
     let upstream: Response;
     try {
       upstream = await upstreamFetch(
-        new Request(`${baseUrl}${path}${url.search}`, { method: request.method, headers, body, signal: request.signal, duplex: "half" } as RequestInit),
+        new Request(`${baseUrl}${path}${url.search}`, {
+          method: request.method,
+          headers,
+          body,
+          signal: request.signal,
+          duplex: "half",
+        } as RequestInit),
       );
     } catch (error) {
-      if (tooLarge || error instanceof BodyTooLargeError) return json(413, { error: `Body larger than ${maxBodyBytes} bytes.` });
+      if (tooLarge || error instanceof BodyTooLargeError)
+        return json(413, { error: `Body larger than ${maxBodyBytes} bytes.` });
       options.onError?.(error);
       return json(502, { error: "The Extend API could not be reached." });
     }

@@ -27,7 +27,10 @@ export interface WebhookContext {
 
 /** Handlers by event type; each receives its event with a typed payload. */
 export type WebhookHandlers = {
-  [T in WebhookEventType]?: (event: EventOf<T>, context: WebhookContext) => unknown | Promise<unknown>;
+  [T in WebhookEventType]?: (
+    event: EventOf<T>,
+    context: WebhookContext,
+  ) => unknown | Promise<unknown>;
 };
 
 /** Options of {@link createWebhookHandler}, shared by the Express and Next adapters. */
@@ -81,8 +84,11 @@ export interface WebhookHandlerOptions {
  * // In any Web-standard server: export default { fetch: handle };
  * ```
  */
-export function createWebhookHandler(options: WebhookHandlerOptions): (request: Request) => Promise<Response> {
-  const dedupe = options.dedupe === false ? undefined : (options.dedupe ?? createMemoryDedupeStore());
+export function createWebhookHandler(
+  options: WebhookHandlerOptions,
+): (request: Request) => Promise<Response> {
+  const dedupe =
+    options.dedupe === false ? undefined : (options.dedupe ?? createMemoryDedupeStore());
   const maxBodyBytes = options.maxBodyBytes ?? 5 * 1024 * 1024;
   const report = (error: unknown, event?: WebhookEvent) => {
     try {
@@ -93,32 +99,42 @@ export function createWebhookHandler(options: WebhookHandlerOptions): (request: 
   };
 
   return async (request) => {
-    if (request.method !== "POST") return json(405, { error: "Method not allowed: webhooks are POSTed." }, { allow: "POST" });
+    if (request.method !== "POST")
+      return json(405, { error: "Method not allowed: webhooks are POSTed." }, { allow: "POST" });
     let body: Uint8Array;
     try {
       body = await readBody(request, maxBodyBytes);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) return json(413, { error: `Body larger than ${maxBodyBytes} bytes.` });
+      if (error instanceof BodyTooLargeError)
+        return json(413, { error: `Body larger than ${maxBodyBytes} bytes.` });
       report(error);
       return json(400, { error: "The body could not be read." });
     }
     let delivery: Awaited<ReturnType<typeof verifyWebhook>>;
     try {
-      delivery = await verifyWebhook({ body, headers: request.headers, secret: options.secret }, options.verify);
+      delivery = await verifyWebhook(
+        { body, headers: request.headers, secret: options.secret },
+        options.verify,
+      );
     } catch (error) {
       report(error);
-      if (error instanceof WebhookSignatureError) return json(401, { error: "Webhook signature verification failed.", reason: error.reason });
-      if (error instanceof WebhookParseError) return json(400, { error: "The delivery is not a valid event." });
+      if (error instanceof WebhookSignatureError)
+        return json(401, { error: "Webhook signature verification failed.", reason: error.reason });
+      if (error instanceof WebhookParseError)
+        return json(400, { error: "The delivery is not a valid event." });
       return json(500, { error: "Webhook verification failed." });
     }
-    if (dedupe && !(await dedupe.claim(delivery.eventId))) return json(200, { received: true, duplicate: true });
+    if (dedupe && !(await dedupe.claim(delivery.eventId)))
+      return json(200, { received: true, duplicate: true });
     let event = delivery as WebhookEvent;
     try {
       if (options.resolveSignedUrls !== false && isSignedUrlEvent(delivery)) {
         event = await fetchSignedPayload(delivery, options.fetch ? { fetch: options.fetch } : {});
       }
       const context = { request };
-      const typed = options.on?.[event.eventType] as ((e: WebhookEvent, c: WebhookContext) => unknown) | undefined;
+      const typed = options.on?.[event.eventType] as
+        | ((e: WebhookEvent, c: WebhookContext) => unknown)
+        | undefined;
       await typed?.(event, context);
       await options.onEvent?.(event, context);
       return json(200, { received: true });

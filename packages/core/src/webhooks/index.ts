@@ -33,7 +33,13 @@ export const TIMESTAMP_HEADER = "x-extend-request-timestamp";
 export const SIGNATURE_HEADER = "x-extend-request-signature";
 
 /** Why a delivery's signature was refused. */
-export type SignatureProblem = "missing_secret" | "missing_headers" | "invalid_timestamp" | "too_old" | "in_future" | "mismatch";
+export type SignatureProblem =
+  | "missing_secret"
+  | "missing_headers"
+  | "invalid_timestamp"
+  | "too_old"
+  | "in_future"
+  | "mismatch";
 
 /** The delivery is not signed by any of the secrets, or its signature is stale: answer 401. */
 export class WebhookSignatureError extends ExtendKitError {
@@ -69,8 +75,11 @@ export interface VerifyOptions {
 export type HeadersLike = Headers | Record<string, string | string[] | undefined>;
 
 function header(headers: HeadersLike, name: string): string | undefined {
-  if (typeof (headers as Headers).get === "function") return (headers as Headers).get(name) ?? undefined;
-  for (const [key, value] of Object.entries(headers as Record<string, string | string[] | undefined>)) {
+  if (typeof (headers as Headers).get === "function")
+    return (headers as Headers).get(name) ?? undefined;
+  for (const [key, value] of Object.entries(
+    headers as Record<string, string | string[] | undefined>,
+  )) {
     if (key.toLowerCase() === name) return Array.isArray(value) ? value[0] : value;
   }
   return undefined;
@@ -82,7 +91,13 @@ const keys = new Map<string, Promise<CryptoKey>>();
 function hmacKey(secret: string) {
   let key = keys.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    key = crypto.subtle.importKey(
+      "raw",
+      encoder.encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign", "verify"],
+    );
     keys.set(secret, key);
   }
   return key;
@@ -114,22 +129,49 @@ function signedContent(timestamp: string, body: Uint8Array): Uint8Array<ArrayBuf
  * ```
  */
 export async function verifyWebhook(
-  input: { body: string | Uint8Array | ArrayBuffer; headers: HeadersLike; secret: string | readonly string[] },
+  input: {
+    body: string | Uint8Array | ArrayBuffer;
+    headers: HeadersLike;
+    secret: string | readonly string[];
+  },
   options: VerifyOptions = {},
 ): Promise<WebhookDelivery> {
-  const secrets = (typeof input.secret === "string" ? [input.secret] : input.secret).filter(Boolean);
-  if (secrets.length === 0) throw new WebhookSignatureError("missing_secret", "No webhook secret given: pass the endpoint's signing secret (wss_...).");
+  const secrets = (typeof input.secret === "string" ? [input.secret] : input.secret).filter(
+    Boolean,
+  );
+  if (secrets.length === 0)
+    throw new WebhookSignatureError(
+      "missing_secret",
+      "No webhook secret given: pass the endpoint's signing secret (wss_...).",
+    );
   const timestamp = header(input.headers, TIMESTAMP_HEADER);
   const signature = header(input.headers, SIGNATURE_HEADER)?.trim().toLowerCase();
   if (!timestamp || !signature) {
-    throw new WebhookSignatureError("missing_headers", `The delivery lacks the ${TIMESTAMP_HEADER} or ${SIGNATURE_HEADER} header; it was not sent by Extend.`);
+    throw new WebhookSignatureError(
+      "missing_headers",
+      `The delivery lacks the ${TIMESTAMP_HEADER} or ${SIGNATURE_HEADER} header; it was not sent by Extend.`,
+    );
   }
-  if (!/^\d+$/.test(timestamp)) throw new WebhookSignatureError("invalid_timestamp", `${TIMESTAMP_HEADER} must be Unix seconds; got "${timestamp}".`);
+  if (!/^\d+$/.test(timestamp))
+    throw new WebhookSignatureError(
+      "invalid_timestamp",
+      `${TIMESTAMP_HEADER} must be Unix seconds; got "${timestamp}".`,
+    );
   const age = (options.now ?? Date.now)() / 1000 - Number(timestamp);
   const maxAge = options.maxAgeSeconds ?? 300;
-  if (maxAge > 0 && age > maxAge) throw new WebhookSignatureError("too_old", `The delivery is ${Math.round(age)} s old; at most ${maxAge} s is accepted.`);
-  if (-age > (options.maxFutureSeconds ?? 60)) throw new WebhookSignatureError("in_future", `The delivery is dated ${Math.round(-age)} s in the future; check the server clock.`);
-  const given = /^[0-9a-f]{64}$/.test(signature) ? new Uint8Array(signature.match(/../g)?.map((h) => Number.parseInt(h, 16)) ?? []) : undefined;
+  if (maxAge > 0 && age > maxAge)
+    throw new WebhookSignatureError(
+      "too_old",
+      `The delivery is ${Math.round(age)} s old; at most ${maxAge} s is accepted.`,
+    );
+  if (-age > (options.maxFutureSeconds ?? 60))
+    throw new WebhookSignatureError(
+      "in_future",
+      `The delivery is dated ${Math.round(-age)} s in the future; check the server clock.`,
+    );
+  const given = /^[0-9a-f]{64}$/.test(signature)
+    ? new Uint8Array(signature.match(/../g)?.map((h) => Number.parseInt(h, 16)) ?? [])
+    : undefined;
   const bytes = bytesOf(input.body);
   const content = signedContent(timestamp, bytes);
   let valid = false;
@@ -152,8 +194,15 @@ export async function verifyWebhook(
     throw new WebhookParseError("The delivery is signed but its body is not JSON.");
   }
   const e = event as Record<string, unknown>;
-  if (typeof e?.eventId !== "string" || typeof e.eventType !== "string" || typeof e.payload !== "object" || e.payload === null) {
-    throw new WebhookParseError("The delivery is signed but is not an event { eventId, eventType, payload }.");
+  if (
+    typeof e?.eventId !== "string" ||
+    typeof e.eventType !== "string" ||
+    typeof e.payload !== "object" ||
+    e.payload === null
+  ) {
+    throw new WebhookParseError(
+      "The delivery is signed but is not an event { eventId, eventType, payload }.",
+    );
   }
   return event as WebhookDelivery;
 }
@@ -168,9 +217,19 @@ export async function verifyWebhook(
  * await fetch("http://127.0.0.1:3000/webhooks/extend", { method: "POST", body, headers });
  * ```
  */
-export async function signWebhook(input: { body: string | Uint8Array | ArrayBuffer; secret: string; timestamp?: number }): Promise<Record<string, string>> {
+export async function signWebhook(input: {
+  body: string | Uint8Array | ArrayBuffer;
+  secret: string;
+  timestamp?: number;
+}): Promise<Record<string, string>> {
   const timestamp = String(input.timestamp ?? Math.floor(Date.now() / 1000));
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(input.secret), signedContent(timestamp, bytesOf(input.body))));
+  const mac = new Uint8Array(
+    await crypto.subtle.sign(
+      "HMAC",
+      await hmacKey(input.secret),
+      signedContent(timestamp, bytesOf(input.body)),
+    ),
+  );
   return {
     "content-type": "application/json",
     [TIMESTAMP_HEADER]: timestamp,
@@ -197,8 +256,13 @@ export async function fetchSignedPayload(
   event: SignedUrlWebhookEvent,
   options: { fetch?: typeof fetch; timeoutMs?: number } = {},
 ): Promise<WebhookEvent> {
-  const response = await (options.fetch ?? fetch)(event.payload.data, { signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) });
-  if (!response.ok) throw new WebhookParseError(`Fetching the signed payload of ${event.eventId} answered ${response.status}; the URL may have expired (1 hour).`);
+  const response = await (options.fetch ?? fetch)(event.payload.data, {
+    signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+  });
+  if (!response.ok)
+    throw new WebhookParseError(
+      `Fetching the signed payload of ${event.eventId} answered ${response.status}; the URL may have expired (1 hour).`,
+    );
   let payload: unknown;
   try {
     payload = await response.json();
@@ -207,8 +271,20 @@ export async function fetchSignedPayload(
   }
   const kind = event.eventType.split(".")[0];
   const object = (payload as { object?: unknown } | null)?.object;
-  const expected: Record<string, string> = { workflow_run: "workflow_run", processor_run: "document_processor_run", parser_run: "parser_run_status", workflow: "workflow" };
-  const fits = typeof payload === "object" && payload !== null && (!kind || !(kind in expected) || object === expected[kind] || event.eventType === "workflow_run.step_run.processed");
-  if (!fits) throw new WebhookParseError(`The signed payload of ${event.eventId} is not a ${kind} object.`);
+  const expected: Record<string, string> = {
+    workflow_run: "workflow_run",
+    processor_run: "document_processor_run",
+    parser_run: "parser_run_status",
+    workflow: "workflow",
+  };
+  const fits =
+    typeof payload === "object" &&
+    payload !== null &&
+    (!kind ||
+      !(kind in expected) ||
+      object === expected[kind] ||
+      event.eventType === "workflow_run.step_run.processed");
+  if (!fits)
+    throw new WebhookParseError(`The signed payload of ${event.eventId} is not a ${kind} object.`);
   return { eventId: event.eventId, eventType: event.eventType, payload } as WebhookEvent;
 }

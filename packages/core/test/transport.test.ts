@@ -1,0 +1,346 @@
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import {
+  createClient,
+  isApiError,
+  NetworkError,
+  RateLimitError,
+  TimeoutError,
+} from "../src/index.js";
+
+type Step = Response | Error | "hang";
+
+/** A fetch that answers from a script, records each request, and never touches the network. */
+function scripted(...steps: Step[]) {
+  const requests: Array<{ method: string; url: string; body: string }> = [];
+  const fetch = async (request: Request): Promise<Response> => {
+    requests.push({ method: request.method, url: request.url, body: await request.text() });
+    const step = steps.shift() ?? new Response("{}", { status: 200 });
+    if (step === "hang") {
+      return new Promise((_, reject) =>
+        request.signal.addEventListener("abort", () => reject(request.signal.reason)),
+      );
+    }
+    if (step instanceof Error) throw step;
+    return step;
+  };
+  return { fetch, requests };
+}
+
+const status = (code: number, headers: Record<string, string> = {}) =>
+  Response.json(
+    {
+      success: false,
+      error: `status ${code}`,
+      code: code === 429 ? "RATE_LIMIT_EXCEEDED" : "INTERNAL_ERROR",
+      requestId: `req_${code}`,
+      retryable: code >= 429,
+    },
+    { status: code, headers },
+  );
+const ok = () => Response.json({ success: true, workflowRun: { id: "workflow_run_1" } });
+/** A network failure as undici reports it: a TypeError whose cause carries the code. */
+const netError = (code: string) =>
+  Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error(code), { code }) });
+
+function client(
+  fetch: (r: Request) => Promise<Response>,
+  options: Parameters<typeof createClient>[0] extends infer O ? Partial<O> : never = {},
+) {
+  // random() = 1 makes every backoff wait its ceiling: 500 ms, then 1000 ms, ...
+  return createClient({
+    token: "sk_test",
+    baseUrl: "http://api.test",
+    fetch,
+    random: () => 1,
+    ...options,
+  });
+}
+
+const getRun = (c: ReturnType<typeof client>) =>
+  c.GET("/workflow_runs/{workflowRunId}", {
+    params: { path: { workflowRunId: "workflow_run_1" } },
+  });
+const runWorkflow = (c: ReturnType<typeof client>) =>
+  c.POST("/workflow_runs", { body: { workflowId: "workflow_1", rawTexts: ["x"] } });
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("retries", () => {
+  test("a GET answered 503 twice is sent three times, waiting 500 ms then 1000 ms", async () => {
+    const { fetch, requests } = scripted(status(503), status(503), ok());
+    const pending = getRun(client(fetch));
+    await vi.advanceTimersByTimeAsync(499);
+    expect(requests).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(requests).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(requests).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    const { data, error } = await pending;
+    expect(error).toBeUndefined();
+    expect(data?.workflowRun.id).toBe("workflow_run_1");
+    expect(requests).toHaveLength(3);
+  });
+
+  test("full jitter: the wait is random() × the ceiling", async () => {
+    const { fetch, requests } = scripted(status(503), ok());
+    const pending = getRun(client(fetch, { random: () => 0.25 }));
+    await vi.advanceTimersByTimeAsync(124);
+    expect(requests).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await pending;
+    expect(requests).toHaveLength(2);
+  });
+
+  test("after maxRetries the error value carries the attempts, status, code, request id, method and URL", async () => {
+    const { fetch, requests } = scripted(status(503), status(503), status(503));
+    const pending = getRun(client(fetch));
+    await vi.runAllTimersAsync();
+    const { error } = await pending;
+    expect(requests).toHaveLength(3);
+    expect(isApiError(error)).toBe(true);
+    expect(error).toMatchObject({
+      status: 503,
+      code: "INTERNAL_ERROR",
+      requestId: "req_503",
+      retryable: true,
+      method: "GET",
+      url: "http://api.test/workflow_runs/workflow_run_1",
+      attempts: 3,
+      success: false,
+      error: "status 503",
+    });
+  });
+
+  test.each([
+    [408, 2],
+    [429, 2],
+    [500, 2],
+    [502, 2],
+    [503, 2],
+    [504, 2],
+    [400, 1],
+    [401, 1],
+    [404, 1],
+    [409, 1],
+    [422, 1],
+  ])("a retry-safe GET answered %i is sent %i time(s)", async (code, times) => {
+    const { fetch, requests } = scripted(status(code), ok());
+    const pending = getRun(client(fetch));
+    await vi.runAllTimersAsync();
+    await pending;
+    expect(requests).toHaveLength(times);
+  });
+
+  test.each([
+    ["500 (may have been applied)", status(500), 1],
+    ["502", status(502), 1],
+    ["504", status(504), 1],
+    ["408", status(408), 1],
+    ["503 (not applied)", status(503), 2],
+    ["429 (not applied)", status(429), 2],
+  ])("a run-creating POST answered %s is sent %i time(s)", async (_name, first, times) => {
+    const { fetch, requests } = scripted(first, ok());
+    const pending = runWorkflow(client(fetch));
+    await vi.runAllTimersAsync();
+    await pending;
+    expect(requests).toHaveLength(times);
+  });
+
+  test("a run-creating POST is replayed with the same JSON body", async () => {
+    const { fetch, requests } = scripted(status(503), ok());
+    const pending = runWorkflow(client(fetch));
+    await vi.runAllTimersAsync();
+    await pending;
+    expect(requests.map((r) => JSON.parse(r.body))).toEqual([
+      { workflowId: "workflow_1", rawTexts: ["x"] },
+      { workflowId: "workflow_1", rawTexts: ["x"] },
+    ]);
+  });
+
+  test("a retry-safe POST (cancel) answered 500 is retried", async () => {
+    const { fetch, requests } = scripted(status(500), ok());
+    const pending = client(fetch).POST("/workflow_runs/{workflowRunId}/cancel", {
+      params: { path: { workflowRunId: "workflow_run_1" } },
+    });
+    await vi.runAllTimersAsync();
+    await pending;
+    expect(requests).toHaveLength(2);
+  });
+
+  test("a refused connection is retried even for a run-creating POST: it was never sent", async () => {
+    const { fetch, requests } = scripted(netError("ECONNREFUSED"), ok());
+    const pending = runWorkflow(client(fetch));
+    await vi.runAllTimersAsync();
+    const { data } = await pending;
+    expect(data).toBeDefined();
+    expect(requests).toHaveLength(2);
+  });
+
+  test("a reset after sending a run-creating POST is not retried, and says the run may exist", async () => {
+    const { fetch, requests } = scripted(netError("ECONNRESET"), ok());
+    const pending = runWorkflow(client(fetch)).catch((e: unknown) => e);
+    await vi.runAllTimersAsync();
+    const error = await pending;
+    expect(requests).toHaveLength(1);
+    expect(error).toBeInstanceOf(NetworkError);
+    expect(error).toMatchObject({ ambiguous: true, attempts: 1, method: "POST" });
+    expect((error as Error).message).toMatch(
+      /may have been applied: check before sending it again/,
+    );
+  });
+
+  test("a reset on a GET is retried", async () => {
+    const { fetch, requests } = scripted(netError("ECONNRESET"), ok());
+    const pending = getRun(client(fetch));
+    await vi.runAllTimersAsync();
+    await pending;
+    expect(requests).toHaveLength(2);
+  });
+
+  test("maxRetries: 0 or retry: false send once", async () => {
+    for (const retry of [{ maxRetries: 0 }, false] as const) {
+      const { fetch, requests } = scripted(status(503), ok());
+      const pending = getRun(client(fetch, { retry }));
+      await vi.runAllTimersAsync();
+      await pending;
+      expect(requests).toHaveLength(1);
+    }
+  });
+});
+
+describe("Retry-After", () => {
+  test("a 429 with Retry-After: 2 waits exactly 2 s before the next attempt", async () => {
+    const { fetch, requests } = scripted(status(429, { "retry-after": "2" }), ok());
+    const pending = getRun(client(fetch));
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(requests).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    const { data } = await pending;
+    expect(requests).toHaveLength(2);
+    expect(data).toBeDefined();
+  });
+
+  test("an HTTP-date Retry-After is honoured too", async () => {
+    const at = new Date(Date.now() + 3000).toUTCString();
+    const { fetch, requests } = scripted(status(503, { "retry-after": at }), ok());
+    const pending = getRun(client(fetch));
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(requests).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    await pending;
+    expect(requests).toHaveLength(2);
+  });
+
+  test("a Retry-After longer than maxRetryAfterMs is not retried early: a RateLimitError says when", async () => {
+    const now = Date.now();
+    const { fetch, requests } = scripted(status(429, { "retry-after": "120" }), ok());
+    const { error } = await getRun(client(fetch));
+    expect(requests).toHaveLength(1);
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect((error as RateLimitError).retryAt?.getTime()).toBe(now + 120_000);
+    expect((error as RateLimitError).status).toBe(429);
+  });
+
+  test("maxRetryAfterMs is configurable", async () => {
+    const { fetch, requests } = scripted(status(429, { "retry-after": "120" }), ok());
+    const pending = getRun(client(fetch, { retry: { maxRetryAfterMs: 180_000 } }));
+    await vi.advanceTimersByTimeAsync(120_000);
+    await pending;
+    expect(requests).toHaveLength(2);
+  });
+});
+
+describe("timeouts and abort", () => {
+  test("an attempt with no answer within timeoutMs is abandoned and a GET retried", async () => {
+    const { fetch, requests } = scripted("hang", ok());
+    const pending = getRun(client(fetch, { timeoutMs: 1000 }));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(requests).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(500);
+    const { data } = await pending;
+    expect(requests).toHaveLength(2);
+    expect(data).toBeDefined();
+  });
+
+  test("a run-creating POST that times out is not retried: TimeoutError, ambiguous", async () => {
+    const { fetch, requests } = scripted("hang", ok());
+    const pending = runWorkflow(client(fetch, { timeoutMs: 1000 })).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(1000);
+    const error = await pending;
+    expect(requests).toHaveLength(1);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ ambiguous: true, timeoutMs: 1000, attempts: 1 });
+  });
+
+  test("totalTimeoutMs bounds the whole call, waits included", async () => {
+    const { fetch, requests } = scripted(status(503), status(503), ok());
+    const pending = getRun(client(fetch, { totalTimeoutMs: 1200 })).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(1200);
+    const error = await pending;
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as TimeoutError).message).toMatch(/overall timeout/);
+    expect(requests).toHaveLength(2);
+  });
+
+  test("aborting during a backoff wait rejects at once and sends nothing more", async () => {
+    const { fetch, requests } = scripted(status(503), ok());
+    const controller = new AbortController();
+    const pending = client(fetch)
+      .GET("/workflow_runs/{workflowRunId}", {
+        params: { path: { workflowRunId: "workflow_run_1" } },
+        signal: controller.signal,
+      })
+      .catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(100);
+    controller.abort();
+    const error = await pending;
+    expect((error as Error).name).toBe("AbortError");
+    await vi.runAllTimersAsync();
+    expect(requests).toHaveLength(1);
+  });
+});
+
+describe("the retry budget", () => {
+  test("once spent, failures come back at once; successes earn it back", async () => {
+    // Budget 5, cost 5: one retry is affordable, the next is not (a success earns back only 1).
+    const { fetch, requests } = scripted(status(503), ok(), status(503), status(503));
+    const budgeted = client(fetch, { retry: { budget: 5, retryCost: 5 } });
+    const first = getRun(budgeted);
+    await vi.runAllTimersAsync();
+    expect((await first).data).toBeDefined();
+    expect(requests).toHaveLength(2);
+    const second = getRun(budgeted);
+    await vi.runAllTimersAsync();
+    expect((await second).error).toMatchObject({ status: 503, attempts: 1 });
+    expect(requests).toHaveLength(3);
+  });
+});
+
+describe("throwOnError", () => {
+  test("an error answer is thrown as an ApiError; data is defined otherwise", async () => {
+    const { fetch } = scripted(status(404), ok());
+    const throwing = createClient({
+      token: "sk_test",
+      baseUrl: "http://api.test",
+      fetch,
+      throwOnError: true,
+    });
+    await expect(
+      throwing.GET("/workflow_runs/{workflowRunId}", { params: { path: { workflowRunId: "x" } } }),
+    ).rejects.toMatchObject({
+      name: "ApiError",
+      status: 404,
+      attempts: 1,
+    });
+    const { data } = await throwing.GET("/workflow_runs/{workflowRunId}", {
+      params: { path: { workflowRunId: "workflow_run_1" } },
+    });
+    expect(data.workflowRun.id).toBe("workflow_run_1");
+  });
+});
