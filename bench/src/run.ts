@@ -2,14 +2,19 @@
  * Runs every benchmark of the project and prints one table. `pnpm bench` from the root.
  * Set BENCH_DURATION (seconds per load test) to shorten or lengthen the HTTP runs.
  */
+import { clientOverhead } from "./client-overhead.js";
 import { emulatorHttp } from "./emulator-http.js";
 import { parseThroughput } from "./parse-throughput.js";
 import type { Row } from "./types.js";
 
 const suites: Array<[string, () => Promise<Row[]>]> = [
+  ["client overhead", clientOverhead],
   ["emulator over HTTP", emulatorHttp],
   ["parse throughput", parseThroughput],
 ];
+
+// `pnpm bench -- client` runs only the suites whose name contains "client".
+const only = process.argv[2];
 
 function render(rows: Row[]) {
   const header = ["benchmark", "result", "against", "verdict"];
@@ -24,7 +29,7 @@ function render(rows: Row[]) {
 }
 
 const rows: Row[] = [];
-for (const [name, suite] of suites) {
+for (const [name, suite] of suites.filter(([name]) => !only || name.includes(only))) {
   process.stderr.write(`running ${name}…\n`);
   rows.push(...(await suite()));
 }

@@ -8,7 +8,7 @@ import type { components, paths } from "./generated/extend-api.js";
 import { API_VERSION } from "./generated/operations.js";
 import { createLogger, type LoggingOptions, type LogLevel } from "./logging.js";
 import { createRetryBudget, type RetryOptions, resolveRetry } from "./retry.js";
-import { createTransport, responseMeta } from "./transport.js";
+import { callInit, createTransport, responseMeta } from "./transport.js";
 
 /** Production root of the Extend API. Paths hang directly off it, with no version prefix. */
 export const DEFAULT_BASE_URL = "https://api.extend.ai";
@@ -179,26 +179,47 @@ export function createClient(options: ClientOptions): ExtendClient | ThrowingExt
   const throwOnError = options.throwOnError === true;
 
   // Error answers become ApiError values (which are also the error bodies the spec types).
-  const wrap =
-    <F extends (...args: never[]) => Promise<{ error?: unknown; response: Response }>>(call: F) =>
-    async (...args: Parameters<F>) => {
-      const result = await call(...args);
-      if (result.response.ok) return result;
-      const error = toApiError(result.response, result.error);
-      if (throwOnError) throw error;
-      return { error, response: result.response };
-    };
+  const finish = (result: { error?: unknown; response: Response }) => {
+    if (result.response.ok) return result;
+    const error = toApiError(result.response, result.error);
+    if (throwOnError) throw error;
+    return { error, response: result.response };
+  };
+  type Call = (
+    path: unknown,
+    init?: { signal?: AbortSignal | null },
+  ) => Promise<{ error?: unknown; response: Response }>;
+  const wrap = (call: Call) => async (path: unknown, init?: { signal?: AbortSignal | null }) => {
+    const [callOptions, release] = callInit(init);
+    try {
+      return finish(await call(path, callOptions));
+    } finally {
+      release();
+    }
+  };
+  const request = raw.request as unknown as (
+    method: unknown,
+    path: unknown,
+    init?: object,
+  ) => Promise<{ error?: unknown; response: Response }>;
   const client = {
     ...raw,
-    request: wrap(raw.request),
-    GET: wrap(raw.GET),
-    PUT: wrap(raw.PUT),
-    POST: wrap(raw.POST),
-    DELETE: wrap(raw.DELETE),
-    OPTIONS: wrap(raw.OPTIONS),
-    HEAD: wrap(raw.HEAD),
-    PATCH: wrap(raw.PATCH),
-    TRACE: wrap(raw.TRACE),
+    request: async (method: unknown, path: unknown, init?: object) => {
+      const [callOptions, release] = callInit(init as { signal?: AbortSignal | null } | undefined);
+      try {
+        return finish(await request(method, path, callOptions));
+      } finally {
+        release();
+      }
+    },
+    GET: wrap(raw.GET as Call),
+    PUT: wrap(raw.PUT as Call),
+    POST: wrap(raw.POST as Call),
+    DELETE: wrap(raw.DELETE as Call),
+    OPTIONS: wrap(raw.OPTIONS as Call),
+    HEAD: wrap(raw.HEAD as Call),
+    PATCH: wrap(raw.PATCH as Call),
+    TRACE: wrap(raw.TRACE as Call),
   } as unknown as ExtendClient;
   clientInternals.set(client, { transport, baseUrl, headers, throwOnError });
   return client;

@@ -102,7 +102,16 @@ export async function uploadFile(
     options.contentType ??
     (source instanceof Blob && source.type ? source.type : "application/octet-stream");
   const url = `${baseUrl}/files/upload`;
-  const base = { method: "POST", headers, ...(options.signal ? { signal: options.signal } : {}) };
+  // `redirect: "error"`: a fetch that may follow redirects (undici's, Node's built-in) tees a
+  // streamed body to replay it, and the unread branch keeps every byte sent until the answer
+  // arrives, so a "streamed" upload would sit whole in memory. An upload is never replayed
+  // on a redirect anyway (a stream cannot be, and the API does not redirect uploads).
+  const base = {
+    method: "POST",
+    headers,
+    redirect: "error" as const,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
 
   let request: Request;
   if (source instanceof ReadableStream) {

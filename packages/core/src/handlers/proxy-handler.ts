@@ -45,7 +45,7 @@ export interface ProxyHandlerOptions {
   maxBodyBytes?: number;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
-  /** Called with upstream failures, for your logs; answers never include details. */
+  /** Called with upstream and `authorize` failures, for your logs; answers never include details. */
   onError?: (error: unknown) => void;
 }
 
@@ -107,7 +107,16 @@ export function createProxyHandler(
           )
         : json(404, { error: "Not found." });
     }
-    const verdict = options.authorize ? await options.authorize(request, match.operation) : true;
+    let verdict: boolean | Response = true;
+    try {
+      if (options.authorize) verdict = await options.authorize(request, match.operation);
+    } catch (error) {
+      // A throwing auth check denies the call; the details go to your logs, not the browser.
+      try {
+        options.onError?.(error);
+      } catch {}
+      return json(500, { error: "Authorization failed." });
+    }
     if (verdict instanceof Response) return verdict;
     if (!verdict) return json(403, { error: "Forbidden." });
 
@@ -140,7 +149,11 @@ export function createProxyHandler(
     } catch (error) {
       if (tooLarge || error instanceof BodyTooLargeError)
         return json(413, { error: `Body larger than ${maxBodyBytes} bytes.` });
-      options.onError?.(error);
+      try {
+        options.onError?.(error);
+      } catch {
+        // A failing error reporter must not change the answer.
+      }
       return json(502, { error: "The Extend API could not be reached." });
     }
     const returned = new Headers();

@@ -1,6 +1,7 @@
 import {
   fetchSignedPayload,
   isSignedUrlEvent,
+  type SignedUrlWebhookEvent,
   type VerifyOptions,
   verifyWebhook,
   type WebhookEvent,
@@ -54,9 +55,17 @@ export interface WebhookHandlerOptions {
   maxBodyBytes?: number;
   /**
    * Download the payload of signed-URL deliveries before handing them to the handlers.
+   * With `false`, such deliveries go to `onSignedUrl` only (neither `on` nor `onEvent`
+   * sees them); without an `onSignedUrl` they are answered 500 and reported to `onError`,
+   * so Extend redelivers rather than the event being lost.
    * @default true
    */
   resolveSignedUrls?: boolean;
+  /** Receives signed-URL deliveries when `resolveSignedUrls` is `false`. */
+  onSignedUrl?: (
+    event: SignedUrlWebhookEvent,
+    context: WebhookContext,
+  ) => unknown | Promise<unknown>;
   /** Timestamp tolerance; see `verifyWebhook`. */
   verify?: VerifyOptions;
   /** Called with any error, for your logs; answers never include error details. */
@@ -124,14 +133,31 @@ export function createWebhookHandler(
         return json(400, { error: "The delivery is not a valid event." });
       return json(500, { error: "Webhook verification failed." });
     }
-    if (dedupe && !(await dedupe.claim(delivery.eventId)))
-      return json(200, { received: true, duplicate: true });
     let event = delivery as WebhookEvent;
+    const failed = () =>
+      json(500, { error: "The webhook could not be handled; it will be redelivered." });
+    let claimed = true;
     try {
-      if (options.resolveSignedUrls !== false && isSignedUrlEvent(delivery)) {
+      // A failing store (Redis down) is a 500, so Extend redelivers, not a rejected promise.
+      if (dedupe) claimed = await dedupe.claim(delivery.eventId);
+    } catch (error) {
+      report(error, event);
+      return failed();
+    }
+    if (!claimed) return json(200, { received: true, duplicate: true });
+    try {
+      const context = { request };
+      if (isSignedUrlEvent(delivery)) {
+        if (options.resolveSignedUrls === false) {
+          if (!options.onSignedUrl)
+            throw new Error(
+              "A signed-URL delivery arrived with resolveSignedUrls: false and no onSignedUrl handler; pass onSignedUrl or drop resolveSignedUrls: false.",
+            );
+          await options.onSignedUrl(delivery, context);
+          return json(200, { received: true });
+        }
         event = await fetchSignedPayload(delivery, options.fetch ? { fetch: options.fetch } : {});
       }
-      const context = { request };
       const typed = options.on?.[event.eventType] as
         | ((e: WebhookEvent, c: WebhookContext) => unknown)
         | undefined;
@@ -139,9 +165,13 @@ export function createWebhookHandler(
       await options.onEvent?.(event, context);
       return json(200, { received: true });
     } catch (error) {
-      await dedupe?.release(delivery.eventId);
       report(error, event);
-      return json(500, { error: "The webhook could not be handled; it will be redelivered." });
+      try {
+        await dedupe?.release(delivery.eventId);
+      } catch (releaseError) {
+        report(releaseError, event);
+      }
+      return failed();
     }
   };
 }

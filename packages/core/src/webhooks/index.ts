@@ -4,14 +4,16 @@
  *
  * @example
  * ```ts
- * import { verifyWebhook } from "@extendkit/core/webhooks";
+ * import { fetchSignedPayload, isSignedUrlEvent, verifyWebhook } from "@extendkit/core/webhooks";
  *
  * const event = await verifyWebhook({
  *   body: await request.text(), // the raw body, exactly as received
  *   headers: request.headers,
  *   secret: process.env.EXTEND_WEBHOOK_SECRET!,
  * });
- * if (event.eventType === "workflow_run.completed") console.log(event.payload.id);
+ * // Large payloads arrive as a signed URL: fetch them (or use the handlers, which do).
+ * const full = isSignedUrlEvent(event) ? await fetchSignedPayload(event) : event;
+ * if (full.eventType === "workflow_run.completed") console.log(full.payload.id);
  * ```
  *
  * @packageDocumentation
@@ -86,7 +88,9 @@ function header(headers: HeadersLike, name: string): string | undefined {
 }
 
 const encoder = new TextEncoder();
+/** Imported HMAC keys by secret; a few secrets (a rotation) is the norm, so it stays small. */
 const keys = new Map<string, Promise<CryptoKey>>();
+const MAX_KEYS = 16;
 
 function hmacKey(secret: string) {
   let key = keys.get(secret);
@@ -98,6 +102,8 @@ function hmacKey(secret: string) {
       false,
       ["sign", "verify"],
     );
+    // Bounded, so a caller passing many distinct secrets cannot grow it without limit.
+    if (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value as string);
     keys.set(secret, key);
   }
   return key;
@@ -136,7 +142,8 @@ export async function verifyWebhook(
   },
   options: VerifyOptions = {},
 ): Promise<WebhookDelivery> {
-  const secrets = (typeof input.secret === "string" ? [input.secret] : input.secret).filter(
+  // `?? []`: an unset env var (`process.env.X!`) is refused as missing, not a TypeError.
+  const secrets = (typeof input.secret === "string" ? [input.secret] : (input.secret ?? [])).filter(
     Boolean,
   );
   if (secrets.length === 0)
