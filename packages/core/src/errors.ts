@@ -140,10 +140,13 @@ export class NetworkError extends ExtendKitError {
 /** The request took longer than a timeout (per attempt, or overall). Always ambiguous. */
 export class TimeoutError extends NetworkError {
   readonly timeoutMs: number;
+  /** Which limit was hit: one attempt's `timeoutMs`, or the whole call's `totalTimeoutMs`. */
+  readonly scope: "attempt" | "overall";
 
   constructor(request: RequestInfo, timeoutMs: number, scope: "attempt" | "overall") {
     super(request, true, new Error(`no answer within ${timeoutMs} ms (${scope} timeout)`));
     this.timeoutMs = timeoutMs;
+    this.scope = scope;
   }
 }
 

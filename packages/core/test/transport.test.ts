@@ -275,7 +275,12 @@ describe("timeouts and abort", () => {
     const error = await pending;
     expect(requests).toHaveLength(1);
     expect(error).toBeInstanceOf(TimeoutError);
-    expect(error).toMatchObject({ ambiguous: true, timeoutMs: 1000, attempts: 1 });
+    expect(error).toMatchObject({
+      ambiguous: true,
+      timeoutMs: 1000,
+      attempts: 1,
+      scope: "attempt",
+    });
   });
 
   test("totalTimeoutMs bounds the whole call, waits included", async () => {
@@ -285,6 +290,7 @@ describe("timeouts and abort", () => {
     const error = await pending;
     expect(error).toBeInstanceOf(TimeoutError);
     expect((error as TimeoutError).message).toMatch(/overall timeout/);
+    expect(error).toMatchObject({ scope: "overall", timeoutMs: 1200 });
     expect(requests).toHaveLength(2);
   });
 
