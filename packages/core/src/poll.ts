@@ -24,7 +24,7 @@ export interface PollOptions {
    * @default 900000
    */
   timeoutMs?: number;
-  /** Stop waiting (rejects with the signal's reason) when this aborts. */
+  /** Stop waiting, and cancel a poll in flight (rejects with the signal's reason), when this aborts. */
   signal?: AbortSignal;
   /** Called with each state seen, e.g. to show progress. */
   onPoll?: (status: string) => void;
@@ -46,7 +46,9 @@ async function poll<T>(
   fetchOnce: (get: GetFn) => Promise<{ done: T | undefined; status: string | undefined }>,
   options: PollOptions,
 ): Promise<T> {
-  const get = client.GET as unknown as GetFn;
+  const raw = client.GET as unknown as GetFn;
+  // The signal rides on each GET too, so an abort mid-request stops the wait at once.
+  const get: GetFn = (path, init) => raw(path, { ...init, signal: options.signal });
   const timeoutMs = options.timeoutMs ?? 900_000;
   const maxInterval = options.maxIntervalMs ?? 15_000;
   const random = options.random ?? Math.random;

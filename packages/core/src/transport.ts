@@ -184,6 +184,9 @@ export function createTransport(options: TransportOptions) {
           else if (body !== undefined) init.body = body;
           else if (!replayable) init.body = request.body;
           if (rebuild || !replayable) init.duplex = "half";
+          // A fetch that may follow redirects keeps a copy of a streamed body until the
+          // answer arrives (Node's tees it); a stream cannot be resent anyway.
+          if (!replayable) init.redirect = "error";
           attemptRequest = new Request(source, init);
         }
         response = await options.fetch(attemptRequest);

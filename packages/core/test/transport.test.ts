@@ -312,6 +312,30 @@ describe("timeouts and abort", () => {
   });
 });
 
+describe("streamed bodies", () => {
+  test("are sent once, never followed through a redirect, and not replayed after a 503", async () => {
+    const seen: Request[] = [];
+    const { fetch, requests } = scripted(status(503), ok());
+    const recording = (request: Request) => {
+      seen.push(request);
+      return fetch(request);
+    };
+    const stream = new Blob(["%PDF-1.7 streamed"]).stream();
+    const { error } = await client(recording).POST("/files/upload", {
+      body: stream as never,
+      bodySerializer: (body: unknown) => body as BodyInit,
+      headers: { "content-type": "application/pdf" },
+      // Passed through to the Request, which a stream body needs.
+      duplex: "half",
+    });
+    expect(requests).toHaveLength(1);
+    expect(requests[0]!.body).toBe("%PDF-1.7 streamed");
+    // A fetch that follows redirects keeps a copy of the stream until the answer comes.
+    expect(seen[0]!.redirect).toBe("error");
+    expect(error).toMatchObject({ status: 503, attempts: 1 });
+  });
+});
+
 describe("the retry budget", () => {
   test("once spent, failures come back at once; successes earn it back", async () => {
     // Budget 5, cost 5: one retry is affordable, the next is not (a success earns back only 1).

@@ -21,15 +21,14 @@
 import { ExtendKitError } from "../errors.js";
 import type { components } from "../generated/extend-api.js";
 
-type Schemas = components["schemas"];
 /** A delivery in JSON format; narrow on `eventType` for a typed payload. */
-export type WebhookEvent = Schemas["WebhookEvent"];
+export type WebhookEvent = components["schemas"]["WebhookEvent"];
 /** A delivery whose payload was replaced by a signed download URL. */
-export type SignedUrlWebhookEvent = Schemas["SignedUrlWebhookEvent"];
+export type SignedUrlWebhookEvent = components["schemas"]["SignedUrlWebhookEvent"];
 /** Any delivery. */
 export type WebhookDelivery = WebhookEvent | SignedUrlWebhookEvent;
 /** Every event type of this API version. */
-export type WebhookEventType = Schemas["WebhookEventType"];
+export type WebhookEventType = components["schemas"]["WebhookEventType"];
 
 export const TIMESTAMP_HEADER = "x-extend-request-timestamp";
 export const SIGNATURE_HEADER = "x-extend-request-signature";
