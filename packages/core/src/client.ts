@@ -8,7 +8,7 @@ import type { components, paths } from "./generated/extend-api.js";
 import { API_VERSION } from "./generated/operations.js";
 import { createLogger, type LoggingOptions, type LogLevel } from "./logging.js";
 import { createRetryBudget, type RetryOptions, resolveRetry } from "./retry.js";
-import { callInit, createTransport, responseMeta } from "./transport.js";
+import { createTransport, OutgoingRequest, responseMeta } from "./transport.js";
 
 /** Production root of the Extend API. Paths hang directly off it, with no version prefix. */
 export const DEFAULT_BASE_URL = "https://api.extend.ai";
@@ -166,7 +166,7 @@ export function createClient(options: ClientOptions): ExtendClient | ThrowingExt
 
   const retry = resolveRetry(options.retry);
   const transport = createTransport({
-    fetch: options.fetch ?? ((request) => globalThis.fetch(request)),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
     baseUrl,
     retry,
     budget: createRetryBudget(retry.budget),
@@ -175,7 +175,12 @@ export function createClient(options: ClientOptions): ExtendClient | ThrowingExt
     random: options.random ?? Math.random,
     logger: createLogger(options.logging),
   });
-  const raw = createFetchClient<paths>({ baseUrl, headers, fetch: transport });
+  const raw = createFetchClient<paths>({
+    baseUrl,
+    headers,
+    fetch: transport as (request: Request) => Promise<Response>,
+    Request: OutgoingRequest as unknown as typeof Request,
+  });
   const throwOnError = options.throwOnError === true;
 
   // Error answers become ApiError values (which are also the error bodies the spec types).
@@ -185,33 +190,31 @@ export function createClient(options: ClientOptions): ExtendClient | ThrowingExt
     if (throwOnError) throw error;
     return { error, response: result.response };
   };
-  type Call = (
-    path: unknown,
-    init?: { signal?: AbortSignal | null },
-  ) => Promise<{ error?: unknown; response: Response }>;
-  const wrap = (call: Call) => async (path: unknown, init?: { signal?: AbortSignal | null }) => {
-    const [callOptions, release] = callInit(init);
-    try {
-      return finish(await call(path, callOptions));
-    } finally {
-      release();
-    }
-  };
+  type Init = { middleware?: unknown[]; Request?: unknown } | undefined;
+  // Middleware sees real Requests; without any, openapi-fetch builds light OutgoingRequests.
+  let middleware = 0;
+  const withRequest = (init: Init) =>
+    middleware > 0 || init?.middleware?.length ? { ...init, Request: globalThis.Request } : init;
+  type Call = (path: unknown, init?: Init) => Promise<{ error?: unknown; response: Response }>;
+  const wrap = (call: Call) => (path: unknown, init?: Init) =>
+    call(path, withRequest(init)).then(finish);
   const request = raw.request as unknown as (
     method: unknown,
     path: unknown,
-    init?: object,
+    init?: Init,
   ) => Promise<{ error?: unknown; response: Response }>;
   const client = {
     ...raw,
-    request: async (method: unknown, path: unknown, init?: object) => {
-      const [callOptions, release] = callInit(init as { signal?: AbortSignal | null } | undefined);
-      try {
-        return finish(await request(method, path, callOptions));
-      } finally {
-        release();
-      }
+    use: (...added: Parameters<typeof raw.use>) => {
+      middleware += added.length;
+      raw.use(...added);
     },
+    eject: (...removed: Parameters<typeof raw.eject>) => {
+      middleware = Math.max(0, middleware - removed.length);
+      raw.eject(...removed);
+    },
+    request: (method: unknown, path: unknown, init?: Init) =>
+      request(method, path, withRequest(init)).then(finish),
     GET: wrap(raw.GET as Call),
     PUT: wrap(raw.PUT as Call),
     POST: wrap(raw.POST as Call),

@@ -19,7 +19,8 @@ export const responseMeta = new WeakMap<Response, ResponseMeta>();
 export const rebuildable = new WeakMap<Request, () => Request>();
 
 export interface TransportOptions {
-  fetch: (request: Request) => Promise<Response>;
+  /** A fetch taking a Request; without one, `globalThis.fetch` is called with a URL and init. */
+  fetch?: (request: Request) => Promise<Response>;
   baseUrl: string;
   retry: ResolvedRetry;
   budget: RetryBudget;
@@ -87,61 +88,78 @@ class Deadline {
 }
 
 /**
- * The key under which the client hands the transport its per-call state, on the Request
- * object itself (openapi-fetch copies unknown init keys onto the Request it builds).
+ * What openapi-fetch builds for each call in place of a `Request` (its `Request` option):
+ * the URL and the init it would have passed, nothing parsed or copied. A `Request` costs
+ * as much as the rest of a call; the transport sends this with `fetch(url, init)`, which
+ * builds the one Request the runtime needs. Calls that run middleware get real Requests.
  */
-export const CALL = "__extendkitCall";
-
-/** A call's own abort controller, already on its first Request's signal, and the caller's signal. */
-export interface CallState {
-  controller: AbortController;
-  userSignal: AbortSignal | undefined;
+export class OutgoingRequest {
+  readonly url: string;
+  readonly method: string;
+  constructor(
+    input: string | URL,
+    readonly init: RequestInit = {},
+  ) {
+    this.url = String(input);
+    this.method = init.method ?? "GET";
+  }
+  get headers(): Headers {
+    return new Headers(this.init.headers);
+  }
+  get body(): BodyInit | null {
+    return this.init.body ?? null;
+  }
+  get signal(): AbortSignal | null {
+    return this.init.signal ?? null;
+  }
 }
 
-/**
- * Fetch options for one call: a controller of ours on the Request openapi-fetch builds, so
- * the first attempt needs no second Request (the costliest part of a request), relaying
- * the caller's own signal.
- */
-export function callInit<T extends { signal?: AbortSignal | null } | undefined>(
-  init: T,
-): [T, () => void] {
-  const controller = new AbortController();
-  const userSignal = init?.signal ?? undefined;
-  const relay = () => controller.abort(userSignal?.reason);
-  if (userSignal?.aborted) relay();
-  else userSignal?.addEventListener("abort", relay, { once: true });
-  const state: CallState = { controller, userSignal };
-  // The caller's signal may outlive many calls: let go of it when this one ends.
-  const release = () => userSignal?.removeEventListener("abort", relay);
-  return [{ ...init, signal: controller.signal, [CALL]: state } as T, release];
-}
+/** A body that can be sent again as it is: anything but a stream. */
+const reusable = (body: BodyInit | null) => !(body instanceof ReadableStream);
 
-const NEVER = new AbortController().signal;
+const abandon = () => undefined;
 
 /**
  * A `fetch` that retries beneath openapi-fetch: on 408, 429, 5xx and network errors for
  * retry-safe operations, and for the others only when the request certainly was not applied
- * (429, 503, a refused connection). JSON bodies are buffered and replayed; uploads are
- * rebuilt; streamed bodies are sent once. Waits use full-jitter backoff or the answer's
+ * (429, 503, a refused connection). Bodies are replayed (JSON) or rebuilt (uploads);
+ * streamed bodies are sent once. Waits use full-jitter backoff or the answer's
  * `Retry-After` (up to `maxRetryAfterMs`), spend from a shared retry budget, and stop at
  * once when the caller's signal aborts.
+ *
+ * Timeouts race the answer rather than ride on a signal of their own (a signal on every
+ * request costs more than the rest of the client): an attempt that times out is abandoned
+ * and its answer, if one comes, discarded. Streamed and multipart bodies, which would go on
+ * uploading, are aborted instead.
  */
 export function createTransport(options: TransportOptions) {
   const { retry, budget, logger } = options;
   const base = options.baseUrl.replace(/\/+$/, "");
+  const custom = options.fetch;
+  const send = (request: Request) => (custom ? custom(request) : globalThis.fetch(request));
+  // Without a fetch of the caller's, no Request is built here: the runtime's fetch builds it.
+  const sendInit = (url: string, init: RequestInit) =>
+    custom ? custom(new Request(url, init)) : globalThis.fetch(url, init);
 
-  return async function transport(request: Request): Promise<Response> {
+  return async function transport(request: Request | OutgoingRequest): Promise<Response> {
     const method = request.method;
     const url = request.url;
-    const call = (request as unknown as Record<string, CallState | undefined>)[CALL];
-    const userSignal = call ? (call.userSignal ?? NEVER) : request.signal;
-    const contentType = request.headers.get("content-type") ?? "";
-    const rebuild = rebuildable.get(request);
-    const replayable =
-      request.body === null || rebuild !== undefined || contentType.includes("application/json");
-    const body =
-      request.body !== null && replayable && !rebuild ? await request.arrayBuffer() : undefined;
+    const outgoing = request instanceof OutgoingRequest ? request : undefined;
+    const userSignal = request.signal ?? undefined;
+    const rebuild = outgoing ? undefined : rebuildable.get(request as Request);
+    let body: BodyInit | null = null;
+    let replayable: boolean;
+    if (outgoing) {
+      body = outgoing.body;
+      replayable = reusable(body);
+    } else {
+      const contentType = request.headers.get("content-type") ?? "";
+      replayable =
+        request.body === null || rebuild !== undefined || contentType.includes("application/json");
+      if (request.body !== null && replayable && !rebuild) body = await (request as Request).text();
+    }
+    // Bodies that would keep uploading after a timeout get a controller to stop them.
+    const abortable = !replayable || rebuild !== undefined;
     const started = Date.now();
     const deadline = started + options.totalTimeoutMs;
     // Asked only when a failure could be retried: successes never pay for it.
@@ -152,59 +170,79 @@ export function createTransport(options: TransportOptions) {
       return isRetrySafe(method, path);
     };
 
+    /** One attempt's request, as the fetch in use takes it. */
+    const attemptOf = (attempt: number, signal: AbortSignal | undefined): Promise<Response> => {
+      if (outgoing) {
+        let init = outgoing.init;
+        if (signal !== init.signal || !replayable) {
+          init = { ...init, signal };
+          if (!replayable) {
+            (init as { duplex?: string }).duplex = "half";
+            // A fetch that may follow redirects keeps a copy of a streamed body until the
+            // answer arrives (Node's tees it); a stream cannot be resent anyway.
+            init.redirect = "error";
+          }
+        }
+        return sendInit(url, init);
+      }
+      const source = rebuild && attempt > 1 ? rebuild() : (request as Request);
+      if (attempt === 1 && !abortable && source.body === null) return send(source);
+      const init: RequestInit & { duplex?: "half" } = { signal };
+      if (!rebuild && body !== null) init.body = body;
+      else if (!replayable) {
+        init.body = source.body;
+        init.redirect = "error";
+      }
+      if (rebuild || !replayable) init.duplex = "half";
+      return send(new Request(source, init));
+    };
+
     for (let attempt = 1; ; attempt++) {
       const info: RequestInfo = { method, url, attempts: attempt };
+      if (userSignal?.aborted) throw userSignal.reason;
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new TimeoutError(info, options.totalTimeoutMs, "overall");
       const limit = Math.min(options.attemptTimeoutMs, remaining);
       const scope = limit < options.attemptTimeoutMs ? "overall" : "attempt";
-      // The first attempt of a bodiless call goes out as openapi-fetch built it.
-      const reuse = attempt === 1 && call !== undefined && request.body === null;
-      const controller = reuse ? call.controller : new AbortController();
-      const onUser = () => controller.abort(userSignal.reason);
-      if (!reuse) {
-        if (userSignal.aborted) throw userSignal.reason;
-        userSignal.addEventListener("abort", onUser, { once: true });
-      }
-      const timer = setTimeout(
-        () =>
-          controller.abort(
-            new Deadline(scope === "overall" ? options.totalTimeoutMs : limit, scope),
-          ),
-        limit,
-      );
+      const controller = abortable ? new AbortController() : undefined;
+      const onUser = () => controller?.abort(userSignal?.reason);
+      if (controller) userSignal?.addEventListener("abort", onUser, { once: true });
       let response: Response | undefined;
       let failure: unknown;
+      let timedOut: Deadline | undefined;
       try {
-        let attemptRequest = request;
-        if (!reuse) {
-          const init: RequestInit & { duplex?: "half" } = { signal: controller.signal };
-          let source = request;
-          if (rebuild) source = attempt === 1 ? request : rebuild();
-          else if (body !== undefined) init.body = body;
-          else if (!replayable) init.body = request.body;
-          if (rebuild || !replayable) init.duplex = "half";
-          // A fetch that may follow redirects keeps a copy of a streamed body until the
-          // answer arrives (Node's tees it); a stream cannot be resent anyway.
-          if (!replayable) init.redirect = "error";
-          attemptRequest = new Request(source, init);
-        }
-        response = await options.fetch(attemptRequest);
+        const sent = attemptOf(attempt, controller ? controller.signal : userSignal);
+        response = await new Promise<Response>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            timedOut = new Deadline(scope === "overall" ? options.totalTimeoutMs : limit, scope);
+            if (controller) controller.abort(timedOut);
+            // Abandoned: drop its answer, if one ever comes, so the connection is freed.
+            else sent.then((late) => late.body?.cancel().catch(abandon), abandon);
+            reject(timedOut);
+          }, limit);
+          sent.then(
+            (answer) => {
+              clearTimeout(timer);
+              resolve(answer);
+            },
+            (error: unknown) => {
+              clearTimeout(timer);
+              reject(error);
+            },
+          );
+        });
       } catch (error) {
         failure = error;
       } finally {
-        clearTimeout(timer);
-        if (!reuse) userSignal.removeEventListener("abort", onUser);
+        if (controller) userSignal?.removeEventListener("abort", onUser);
       }
-      if (userSignal.aborted) throw userSignal.reason;
+      if (userSignal?.aborted) throw userSignal.reason;
 
       let wait: number | undefined;
       if (failure !== undefined) {
-        const reason = controller.signal.reason;
-        if (reason instanceof Deadline && reason.scope === "overall")
-          throw new TimeoutError(info, reason.timeoutMs, "overall");
-        const timedOut = reason instanceof Deadline;
-        const ambiguous = timedOut || !NEVER_SENT.has(errorCode(failure) ?? "");
+        if (timedOut?.scope === "overall")
+          throw new TimeoutError(info, timedOut.timeoutMs, "overall");
+        const ambiguous = timedOut !== undefined || !NEVER_SENT.has(errorCode(failure) ?? "");
         const error = timedOut
           ? new TimeoutError(info, options.attemptTimeoutMs, "attempt")
           : new NetworkError(info, ambiguous, failure);
@@ -251,13 +289,14 @@ export function createTransport(options: TransportOptions) {
     }
 
     function done(response: Response, meta: ResponseMeta) {
-      responseMeta.set(response, meta);
+      // Only error answers become ApiErrors that need it (a WeakMap entry per success is GC work).
+      if (!response.ok) responseMeta.set(response, meta);
       if (logger.enabled(response.ok ? "debug" : "warn")) {
         logger.log(response.ok ? "debug" : "warn", `${method} ${url} → ${response.status}`, {
           attempts: meta.attempts,
           ms: Date.now() - started,
           requestId: response.headers.get("x-request-id") ?? undefined,
-          ...(logger.logBodies && body ? { body: new TextDecoder().decode(body) } : {}),
+          ...(logger.logBodies && typeof body === "string" ? { body } : {}),
         });
       }
       return response;

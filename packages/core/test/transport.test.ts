@@ -336,6 +336,81 @@ describe("streamed bodies", () => {
   });
 });
 
+describe("timeouts abandon or abort", () => {
+  test("a bodiless attempt that times out is abandoned, and its late answer is discarded", async () => {
+    let answer: (response: Response) => void = () => {};
+    let cancelled = false;
+    const fetch = vi.fn(
+      (_request: Request) =>
+        new Promise<Response>((resolve) => {
+          answer = resolve;
+        }),
+    );
+    const pending = getRun(client(fetch, { timeoutMs: 1000, retry: false })).catch(
+      (e: unknown) => e,
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await pending).toMatchObject({ name: "TimeoutError", scope: "attempt" });
+    // The answer comes after all: its body is cancelled, so the connection is let go.
+    answer(
+      new Response(
+        new ReadableStream({
+          cancel() {
+            cancelled = true;
+          },
+        }),
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(cancelled).toBe(true);
+  });
+
+  test("a streamed body that times out is aborted, not left uploading", async () => {
+    const seen: Request[] = [];
+    const { fetch } = scripted("hang");
+    const pending = client(
+      (request) => {
+        seen.push(request);
+        return fetch(request);
+      },
+      { timeoutMs: 1000 },
+    )
+      .POST("/files/upload", {
+        body: new Blob(["%PDF-1.7"]).stream() as never,
+        bodySerializer: (body: unknown) => body as BodyInit,
+        headers: { "content-type": "application/pdf" },
+        duplex: "half",
+      })
+      .catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await pending).toMatchObject({ name: "TimeoutError", ambiguous: true });
+    expect(seen[0]!.signal.aborted).toBe(true);
+  });
+});
+
+describe("middleware", () => {
+  test("sees a real Request it can replace, and the fetch gets what it returned", async () => {
+    const { fetch, requests } = scripted(ok());
+    const seen: unknown[] = [];
+    const c = client(async (request) => {
+      seen.push(request.headers.get("x-trace-id"));
+      return fetch(request);
+    });
+    c.use({
+      onRequest({ request }) {
+        expect(request).toBeInstanceOf(Request);
+        const traced = new Request(request);
+        traced.headers.set("x-trace-id", "trace_1");
+        return traced;
+      },
+    });
+    const { data } = await getRun(c);
+    expect(data).toBeDefined();
+    expect(requests).toHaveLength(1);
+    expect(seen).toEqual(["trace_1"]);
+  });
+});
+
 describe("the retry budget", () => {
   test("once spent, failures come back at once; successes earn it back", async () => {
     // Budget 5, cost 5: one retry is affordable, the next is not (a success earns back only 1).

@@ -308,3 +308,48 @@ describe("Retry-After", () => {
     expect(c.requests).toHaveLength(1);
   });
 });
+
+/**
+ * Without a `fetch` option the client hands the runtime's fetch a URL and init rather than
+ * a Request it built; the same rules hold on that path.
+ */
+describe("with the runtime's own fetch (no fetch option)", () => {
+  const direct = (options: Partial<ClientOptions> = {}) =>
+    createClient({ baseUrl: emulator.url, token: emulator.token, random: () => 0, ...options });
+
+  test("a GET answered 503 twice succeeds on the third attempt, spending both faults", async () => {
+    await setFaults({ type: "status", status: 503, count: 2, operations: ["getWorkflowRun"] });
+    const { data, error } = await getRun(direct());
+    expect(error).toBeUndefined();
+    expect(data?.workflowRun.id).toBe(runId);
+    expect((await admin("GET", "/faults")).rules).toEqual([]);
+  });
+
+  test("a POST sends its JSON body: the run it creates exists, once", async () => {
+    const before = await runIds();
+    const { data, error } = await runWorkflow(direct());
+    expect(error).toBeUndefined();
+    expect(await createdSince(before)).toEqual([data!.workflowRuns[0]!.id]);
+  });
+
+  test("an attempt with no answer in time is a TimeoutError", async () => {
+    await setFaults({ type: "latency", ms: 30_000, operations: ["getWorkflowRun"] });
+    const error = await getRun(direct({ timeoutMs: 200, retry: false })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ scope: "attempt", attempts: 1, ambiguous: true });
+  });
+
+  test("aborting a request in flight rejects with the abort reason", async () => {
+    await setFaults({ type: "latency", ms: 30_000, operations: ["getWorkflowRun"] });
+    const controller = new AbortController();
+    const reason = new Error("the user left");
+    const pending = direct()
+      .GET("/workflow_runs/{workflowRunId}", {
+        params: { path: { workflowRunId: runId } },
+        signal: controller.signal,
+      })
+      .catch((e: unknown) => e);
+    setTimeout(() => controller.abort(reason), 50);
+    expect(await pending).toBe(reason);
+  });
+});
