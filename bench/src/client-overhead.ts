@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { createClient } from "@extendkit/core";
+import { createClient, type paths } from "@extendkit/core";
 import { ExtendClient } from "extend-ai";
+import createFetchClient from "openapi-fetch";
 import type { Row } from "./types.js";
 
 const SLICE = 500;
@@ -48,19 +49,24 @@ export async function clientOverhead(): Promise<Row[]> {
     const baseUrl = `http://127.0.0.1:${port}`;
     const headers = { authorization: `Bearer ${TOKEN}`, "x-extend-api-version": "2025-04-21" };
     const core = createClient({ token: TOKEN, baseUrl });
+    // The same client with no timeouts, so no abort signal on each request: shows that cost.
+    const untimed = createClient({
+      token: TOKEN,
+      baseUrl,
+      timeoutMs: Number.POSITIVE_INFINITY,
+      totalTimeoutMs: Number.POSITIVE_INFINITY,
+    });
+    const bare = createFetchClient<paths>({ baseUrl, headers });
+    const params = { params: { path: { workflowRunId: RUN_ID } } };
     const vendor = new ExtendClient({ token: TOKEN, baseUrl });
     const clients: Array<[string, () => Promise<unknown>]> = [
       [
         "raw fetch",
         async () => (await fetch(`${baseUrl}/workflow_runs/${RUN_ID}`, { headers })).json(),
       ],
-      [
-        "@extendkit/core",
-        () =>
-          core.GET("/workflow_runs/{workflowRunId}", {
-            params: { path: { workflowRunId: RUN_ID } },
-          }),
-      ],
+      ["openapi-fetch alone", () => bare.GET("/workflow_runs/{workflowRunId}", params)],
+      ["@extendkit/core", () => core.GET("/workflow_runs/{workflowRunId}", params)],
+      ["core, timeouts off", () => untimed.GET("/workflow_runs/{workflowRunId}", params)],
       ["extend-ai@0.0.12", () => vendor.workflowRun.get(RUN_ID)],
     ];
     // Check each client reads the run, then warm them up.
@@ -97,6 +103,20 @@ export async function clientOverhead(): Promise<Row[]> {
         result: `${Math.round(ours)} req/s`,
         against: `×${(ours / raw).toFixed(2)} of raw fetch (target ≥ 0.85); ×${(ours / theirs).toFixed(2)} of extend-ai (target ≥ 1.5)`,
         verdict: ours / raw >= 0.85 && ours / theirs >= 1.5 ? "meets" : "misses",
+        method,
+      },
+      {
+        benchmark: "client: openapi-fetch alone",
+        result: `${Math.round(rate("openapi-fetch alone"))} req/s`,
+        against: `×${(rate("openapi-fetch alone") / raw).toFixed(2)} of raw fetch (no retries, timeouts or typed errors)`,
+        verdict: "info",
+        method,
+      },
+      {
+        benchmark: "client: core, timeouts off",
+        result: `${Math.round(rate("core, timeouts off"))} req/s`,
+        against: `×${(rate("core, timeouts off") / raw).toFixed(2)} of raw fetch (timeoutMs: Infinity, so no abort signal per request)`,
+        verdict: "info",
         method,
       },
       {

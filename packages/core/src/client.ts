@@ -59,7 +59,8 @@ export interface ClientOptions {
   retry?: RetryOptions | false;
   /**
    * Longest wait for one attempt's answer. The sync endpoints (`POST /parse`, `POST /edit`,
-   * `sync: true` processor runs) take up to 5 minutes.
+   * `sync: true` processor runs) take up to 5 minutes. A timed-out attempt is aborted.
+   * `Infinity` (with `totalTimeoutMs: Infinity`) turns timeouts off.
    * @default 300000
    */
   timeoutMs?: number;

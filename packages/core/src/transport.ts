@@ -118,6 +118,8 @@ export class OutgoingRequest {
 const reusable = (body: BodyInit | null) => !(body instanceof ReadableStream);
 
 const abandon = () => undefined;
+/** Longest delay `setTimeout` honours (beyond it, it fires at once). */
+const MAX_TIMER = 2_147_483_647;
 
 /**
  * A `fetch` that retries beneath openapi-fetch: on 408, 429, 5xx and network errors for
@@ -127,10 +129,9 @@ const abandon = () => undefined;
  * `Retry-After` (up to `maxRetryAfterMs`), spend from a shared retry budget, and stop at
  * once when the caller's signal aborts.
  *
- * Timeouts race the answer rather than ride on a signal of their own (a signal on every
- * request costs more than the rest of the client): an attempt that times out is abandoned
- * and its answer, if one comes, discarded. Streamed and multipart bodies, which would go on
- * uploading, are aborted instead.
+ * A timed-out attempt is aborted through a signal of the transport's own (which relays the
+ * caller's), and the timeout also races the answer, so a fetch that ignores signals still
+ * ends on time.
  */
 export function createTransport(options: TransportOptions) {
   const { retry, budget, logger } = options;
@@ -186,7 +187,7 @@ export function createTransport(options: TransportOptions) {
         return sendInit(url, init);
       }
       const source = rebuild && attempt > 1 ? rebuild() : (request as Request);
-      if (attempt === 1 && !abortable && source.body === null) return send(source);
+      if (attempt === 1 && signal === source.signal && source.body === null) return send(source);
       const init: RequestInit & { duplex?: "half" } = { signal };
       if (!rebuild && body !== null) init.body = body;
       else if (!replayable) {
@@ -204,7 +205,11 @@ export function createTransport(options: TransportOptions) {
       if (remaining <= 0) throw new TimeoutError(info, options.totalTimeoutMs, "overall");
       const limit = Math.min(options.attemptTimeoutMs, remaining);
       const scope = limit < options.attemptTimeoutMs ? "overall" : "attempt";
-      const controller = abortable ? new AbortController() : undefined;
+      // A timed attempt carries a signal of ours, so a timeout really stops it: an abandoned
+      // request would keep its socket, and the process, alive until the server gave up.
+      // Only with both timeouts off (Infinity) does a reusable body go without one.
+      const timed = limit <= MAX_TIMER;
+      const controller = timed || abortable ? new AbortController() : undefined;
       const onUser = () => controller?.abort(userSignal?.reason);
       if (controller) userSignal?.addEventListener("abort", onUser, { once: true });
       let response: Response | undefined;
@@ -213,13 +218,18 @@ export function createTransport(options: TransportOptions) {
       try {
         const sent = attemptOf(attempt, controller ? controller.signal : userSignal);
         response = await new Promise<Response>((resolve, reject) => {
-          const timer = setTimeout(() => {
-            timedOut = new Deadline(scope === "overall" ? options.totalTimeoutMs : limit, scope);
-            if (controller) controller.abort(timedOut);
-            // Abandoned: drop its answer, if one ever comes, so the connection is freed.
-            else sent.then((late) => late.body?.cancel().catch(abandon), abandon);
-            reject(timedOut);
-          }, limit);
+          const timer = timed
+            ? setTimeout(() => {
+                timedOut = new Deadline(
+                  scope === "overall" ? options.totalTimeoutMs : limit,
+                  scope,
+                );
+                controller?.abort(timedOut);
+                // For a fetch that ignores its signal: drop the answer if one comes after all.
+                sent.then((late) => late.body?.cancel().catch(abandon), abandon);
+                reject(timedOut);
+              }, limit)
+            : undefined;
           sent.then(
             (answer) => {
               clearTimeout(timer);

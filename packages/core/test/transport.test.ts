@@ -336,13 +336,15 @@ describe("streamed bodies", () => {
   });
 });
 
-describe("timeouts abandon or abort", () => {
-  test("a bodiless attempt that times out is abandoned, and its late answer is discarded", async () => {
+describe("timeouts abort the attempt", () => {
+  test("a timed-out attempt's signal is aborted, and a late answer from a fetch that ignored it is discarded", async () => {
     let answer: (response: Response) => void = () => {};
     let cancelled = false;
+    const seen: Request[] = [];
     const fetch = vi.fn(
-      (_request: Request) =>
+      (request: Request) =>
         new Promise<Response>((resolve) => {
+          seen.push(request);
           answer = resolve;
         }),
     );
@@ -351,7 +353,8 @@ describe("timeouts abandon or abort", () => {
     );
     await vi.advanceTimersByTimeAsync(1000);
     expect(await pending).toMatchObject({ name: "TimeoutError", scope: "attempt" });
-    // The answer comes after all: its body is cancelled, so the connection is let go.
+    expect(seen[0]!.signal.aborted).toBe(true);
+    // This fetch ignored the signal and answers after all: the body is cancelled.
     answer(
       new Response(
         new ReadableStream({
@@ -363,6 +366,24 @@ describe("timeouts abandon or abort", () => {
     );
     await vi.advanceTimersByTimeAsync(0);
     expect(cancelled).toBe(true);
+  });
+
+  test("timeoutMs and totalTimeoutMs of Infinity send without a signal of the client's", async () => {
+    const { fetch } = scripted(ok());
+    const seen: Request[] = [];
+    const { data } = await getRun(
+      client(
+        (request) => {
+          seen.push(request);
+          return fetch(request);
+        },
+        { timeoutMs: Number.POSITIVE_INFINITY, totalTimeoutMs: Number.POSITIVE_INFINITY },
+      ),
+    );
+    expect(data).toBeDefined();
+    // Nothing ever aborts it: no timer was armed (one would have fired at once).
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(seen[0]!.signal.aborted).toBe(false);
   });
 
   test("a streamed body that times out is aborted, not left uploading", async () => {

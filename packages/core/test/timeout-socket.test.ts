@@ -1,0 +1,46 @@
+/**
+ * A timeout must really stop the request: with Node's own fetch against a loopback server
+ * that never answers, the server sees the connection closed, so no socket (and no process)
+ * is held until the server would give up.
+ */
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { createClient, TimeoutError } from "../src/index.js";
+
+let server: Server;
+let baseUrl: string;
+const arrived: IncomingMessage[] = [];
+
+beforeAll(async () => {
+  server = createServer((request) => {
+    arrived.push(request); // and never answer
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+test("a request that times out is aborted: the server sees its connection close", async () => {
+  const extend = createClient({ token: "sk_test", baseUrl, timeoutMs: 100, retry: false });
+
+  const error = await extend
+    .GET("/workflow_runs/{workflowRunId}", {
+      params: { path: { workflowRunId: "workflow_run_1" } },
+    })
+    .catch((e: unknown) => e);
+
+  expect(error).toBeInstanceOf(TimeoutError);
+  expect(arrived).toHaveLength(1);
+  const request = arrived[0]!;
+  // Resolves only when the client drops the socket; the server itself never would.
+  await new Promise<void>((resolve) => {
+    if (request.socket.destroyed) resolve();
+    else request.socket.once("close", () => resolve());
+  });
+  expect(request.socket.destroyed).toBe(true);
+});
