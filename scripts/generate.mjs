@@ -81,11 +81,11 @@ ${body}
 export type OperationId = keyof typeof apiOperations;
 
 /** The operations that must not be sent again after an ambiguous failure (they create
- * something), as [method, path template]. Kept apart so the client bundles only this. */
-export const retryUnsafeOperations: ReadonlyArray<readonly [string, string]> = [
+ * something), as "METHOD /path/template". Kept apart so the client bundles only this. */
+export const retryUnsafeOperations: readonly string[] = [
 ${rows
   .filter((r) => !r.retrySafe)
-  .map((r) => `  ["${r.method}", "${r.path}"],`)
+  .map((r) => `  "${r.method} ${r.path}",`)
   .join("\n")}
 ];
 `;

@@ -168,11 +168,10 @@ export function createClient(options: ClientOptions): ExtendClient | ThrowingExt
   const retry = resolveRetry(options.retry);
   const transport = createTransport({
     ...(options.fetch ? { fetch: options.fetch } : {}),
-    baseUrl,
     retry,
     budget: createRetryBudget(retry.budget),
-    attemptTimeoutMs: options.timeoutMs ?? 300_000,
-    totalTimeoutMs: options.totalTimeoutMs ?? 600_000,
+    attemptTimeoutMs: checkTimeout("timeoutMs", options.timeoutMs ?? 300_000),
+    totalTimeoutMs: checkTimeout("totalTimeoutMs", options.totalTimeoutMs ?? 600_000),
     random: options.random ?? Math.random,
     logger: createLogger(options.logging),
   });
@@ -191,11 +190,14 @@ export function createClient(options: ClientOptions): ExtendClient | ThrowingExt
     if (throwOnError) throw error;
     return { error, response: result.response };
   };
-  type Init = { middleware?: unknown[]; Request?: unknown } | undefined;
-  // Middleware sees real Requests; without any, openapi-fetch builds light OutgoingRequests.
-  let middleware = 0;
+  type Init = { middleware?: unknown[]; fetch?: unknown; Request?: unknown } | undefined;
+  // Middleware and a per-call fetch get real Requests; otherwise openapi-fetch builds light
+  // OutgoingRequests. Once middleware has been added, every call builds real ones.
+  let middleware = false;
   const withRequest = (init: Init) =>
-    middleware > 0 || init?.middleware?.length ? { ...init, Request: globalThis.Request } : init;
+    middleware || init?.middleware?.length || init?.fetch
+      ? { ...init, Request: globalThis.Request }
+      : init;
   type Call = (path: unknown, init?: Init) => Promise<{ error?: unknown; response: Response }>;
   const wrap = (call: Call) => (path: unknown, init?: Init) =>
     call(path, withRequest(init)).then(finish);
@@ -207,24 +209,16 @@ export function createClient(options: ClientOptions): ExtendClient | ThrowingExt
   const client = {
     ...raw,
     use: (...added: Parameters<typeof raw.use>) => {
-      middleware += added.length;
       raw.use(...added);
-    },
-    eject: (...removed: Parameters<typeof raw.eject>) => {
-      middleware = Math.max(0, middleware - removed.length);
-      raw.eject(...removed);
+      middleware ||= added.some(Boolean);
     },
     request: (method: unknown, path: unknown, init?: Init) =>
       request(method, path, withRequest(init)).then(finish),
-    GET: wrap(raw.GET as Call),
-    PUT: wrap(raw.PUT as Call),
-    POST: wrap(raw.POST as Call),
-    DELETE: wrap(raw.DELETE as Call),
-    OPTIONS: wrap(raw.OPTIONS as Call),
-    HEAD: wrap(raw.HEAD as Call),
-    PATCH: wrap(raw.PATCH as Call),
-    TRACE: wrap(raw.TRACE as Call),
   } as unknown as ExtendClient;
+  for (const method of ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"])
+    (client as unknown as Record<string, unknown>)[method] = wrap(
+      (raw as unknown as Record<string, Call>)[method] as Call,
+    );
   clientInternals.set(client, { transport, baseUrl, headers, throwOnError });
   return client;
 }
@@ -238,32 +232,32 @@ export function toApiError(response: Response, body: unknown): ApiError {
     : new ApiError(response.status, body, meta, requestId);
 }
 
+/** Option checks: each failure is a TypeError that says what to pass instead. */
+function invalid(option: string, wanted: string, got: string): never {
+  throw new TypeError(`createClient: \`${option}\` must be ${wanted}; got ${got}.`);
+}
+
 function checkToken(token: unknown): string {
-  if (typeof token !== "string" || token.trim() === "") {
-    throw new TypeError(
-      "createClient: `token` is required. Pass your Extend API key, for example createClient({ token: process.env.EXTEND_API_KEY }).",
+  // A trailing newline from a file or an env var is the usual cause of whitespace.
+  if (typeof token !== "string" || !token || /\s/.test(token))
+    invalid(
+      "token",
+      "your Extend API key with no spaces or line breaks, e.g. process.env.EXTEND_API_KEY",
+      // Never the key itself: this message may end up in logs.
+      typeof token === "string" ? `${token.length} characters` : String(token),
     );
-  }
-  if (/\s/.test(token)) {
-    throw new TypeError(
-      "createClient: `token` contains whitespace or a line break; check how the key was read (a trailing newline from a file or an env var is the usual cause).",
-    );
-  }
   return token;
 }
 
+function checkTimeout(name: string, ms: number): number {
+  if (!(ms > 0))
+    invalid(name, "a positive number of milliseconds (Infinity turns it off)", `${ms}`);
+  return ms;
+}
+
 function checkBaseUrl(baseUrl: string): string {
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new TypeError(
-      `createClient: \`baseUrl\` must be an absolute http(s) URL such as "${DEFAULT_BASE_URL}"; got ${JSON.stringify(baseUrl)}.`,
-    );
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new TypeError(`createClient: \`baseUrl\` must use http or https; got "${url.protocol}".`);
-  }
+  if (!/^https?:\/\/[^/]/.test(baseUrl))
+    invalid("baseUrl", `an absolute http(s) URL such as "${DEFAULT_BASE_URL}"`, `"${baseUrl}"`);
   // openapi-fetch appends "/path" to the base, so a trailing slash would double it.
   return baseUrl.replace(/\/+$/, "");
 }

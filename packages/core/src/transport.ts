@@ -21,7 +21,6 @@ export const rebuildable = new WeakMap<Request, () => Request>();
 export interface TransportOptions {
   /** A fetch taking a Request; without one, `globalThis.fetch` is called with a URL and init. */
   fetch?: (request: Request) => Promise<Response>;
-  baseUrl: string;
   retry: ResolvedRetry;
   budget: RetryBudget;
   /** @default 300000 */
@@ -32,17 +31,22 @@ export interface TransportOptions {
   logger: Logger;
 }
 
-const UNSAFE = retryUnsafeOperations.map(([method, path]) => ({
-  method,
-  pattern: new RegExp(`^${path.replace(/\{\w+\}/g, "[^/]+")}/?$`),
-}));
+/**
+ * The unsafe operations as one pattern over "METHOD /path", matched at the end of the path
+ * so a base URL with a path of its own (a gateway's `/proxy/...`) still finds them.
+ */
+const UNSAFE = new RegExp(
+  `^(?:${retryUnsafeOperations
+    .map((op) => op.replace(" ", " .*").replace(/\{\w+\}/g, "[^/]+"))
+    .join("|")})/?$`,
+);
 
 /**
  * Whether sending a request again after an ambiguous failure is safe, from the spec's
  * `x-extend-retry-safe`: only the operations that create something are not.
  */
 export function isRetrySafe(method: string, path: string): boolean {
-  return !UNSAFE.some((op) => op.method === method && op.pattern.test(path));
+  return !UNSAFE.test(`${method} ${path}`);
 }
 
 /** Statuses worth another attempt: timeouts, rate limits and server errors. */
@@ -103,15 +107,6 @@ export class OutgoingRequest {
     this.url = String(input);
     this.method = init.method ?? "GET";
   }
-  get headers(): Headers {
-    return new Headers(this.init.headers);
-  }
-  get body(): BodyInit | null {
-    return this.init.body ?? null;
-  }
-  get signal(): AbortSignal | null {
-    return this.init.signal ?? null;
-  }
 }
 
 /** A body that can be sent again as it is: anything but a stream. */
@@ -135,7 +130,6 @@ const MAX_TIMER = 2_147_483_647;
  */
 export function createTransport(options: TransportOptions) {
   const { retry, budget, logger } = options;
-  const base = options.baseUrl.replace(/\/+$/, "");
   const custom = options.fetch;
   const send = (request: Request) => (custom ? custom(request) : globalThis.fetch(request));
   // Without a fetch of the caller's, no Request is built here: the runtime's fetch builds it.
@@ -146,30 +140,30 @@ export function createTransport(options: TransportOptions) {
     const method = request.method;
     const url = request.url;
     const outgoing = request instanceof OutgoingRequest ? request : undefined;
-    const userSignal = request.signal ?? undefined;
-    const rebuild = outgoing ? undefined : rebuildable.get(request as Request);
+    // A real Request: an upload, or a call whose middleware needed one.
+    const real = request as Request;
+    const userSignal = (outgoing ? outgoing.init.signal : real.signal) ?? undefined;
+    const rebuild = outgoing ? undefined : rebuildable.get(real);
     let body: BodyInit | null = null;
     let replayable: boolean;
     if (outgoing) {
-      body = outgoing.body;
+      body = outgoing.init.body ?? null;
       replayable = reusable(body);
     } else {
-      const contentType = request.headers.get("content-type") ?? "";
+      // Text bodies (JSON, forms) are buffered to be replayed; anything else is sent once.
+      const contentType = real.headers.get("content-type") ?? "";
       replayable =
-        request.body === null || rebuild !== undefined || contentType.includes("application/json");
-      if (request.body !== null && replayable && !rebuild) body = await (request as Request).text();
+        real.body === null ||
+        rebuild !== undefined ||
+        /json|text\/|x-www-form-urlencoded/.test(contentType);
+      if (real.body !== null && replayable && !rebuild) body = await real.text();
     }
     // Bodies that would keep uploading after a timeout get a controller to stop them.
     const abortable = !replayable || rebuild !== undefined;
     const started = Date.now();
     const deadline = started + options.totalTimeoutMs;
     // Asked only when a failure could be retried: successes never pay for it.
-    const safe = () => {
-      const path =
-        (url.startsWith(base) ? url.slice(base.length) : new URL(url).pathname).split("?")[0] ||
-        "/";
-      return isRetrySafe(method, path);
-    };
+    const safe = () => isRetrySafe(method, new URL(url).pathname);
 
     /** One attempt's request, as the fetch in use takes it. */
     const attemptOf = (attempt: number, signal: AbortSignal | undefined): Promise<Response> => {
@@ -186,7 +180,7 @@ export function createTransport(options: TransportOptions) {
         }
         return sendInit(url, init);
       }
-      const source = rebuild && attempt > 1 ? rebuild() : (request as Request);
+      const source = rebuild && attempt > 1 ? rebuild() : real;
       if (attempt === 1 && signal === source.signal && source.body === null) return send(source);
       const init: RequestInit & { duplex?: "half" } = { signal };
       if (!rebuild && body !== null) init.body = body;
@@ -210,13 +204,16 @@ export function createTransport(options: TransportOptions) {
       // Only with both timeouts off (Infinity) does a reusable body go without one.
       const timed = limit <= MAX_TIMER;
       const controller = timed || abortable ? new AbortController() : undefined;
-      const onUser = () => controller?.abort(userSignal?.reason);
-      if (controller) userSignal?.addEventListener("abort", onUser, { once: true });
+      // The caller's signal and ours, followed by fetch for the whole call (body included).
+      const signal =
+        controller && userSignal
+          ? AbortSignal.any([userSignal, controller.signal])
+          : (controller?.signal ?? userSignal);
       let response: Response | undefined;
       let failure: unknown;
       let timedOut: Deadline | undefined;
       try {
-        const sent = attemptOf(attempt, controller ? controller.signal : userSignal);
+        const sent = attemptOf(attempt, signal);
         response = await new Promise<Response>((resolve, reject) => {
           const timer = timed
             ? setTimeout(() => {
@@ -243,12 +240,10 @@ export function createTransport(options: TransportOptions) {
         });
       } catch (error) {
         failure = error;
-      } finally {
-        if (controller) userSignal?.removeEventListener("abort", onUser);
       }
       if (userSignal?.aborted) throw userSignal.reason;
 
-      let wait: number | undefined;
+      let wait: number;
       if (failure !== undefined) {
         if (timedOut?.scope === "overall")
           throw new TimeoutError(info, timedOut.timeoutMs, "overall");
@@ -256,7 +251,12 @@ export function createTransport(options: TransportOptions) {
         const error = timedOut
           ? new TimeoutError(info, options.attemptTimeoutMs, "attempt")
           : new NetworkError(info, ambiguous, failure);
-        const allowed = replayable && attempt <= retry.maxRetries && (!ambiguous || safe());
+        wait = backoffDelay(attempt - 1, retry, options.random);
+        const allowed =
+          replayable &&
+          attempt <= retry.maxRetries &&
+          (!ambiguous || safe()) &&
+          Date.now() + wait < deadline;
         if (!allowed || !budget.spend(retry.retryCost * 2)) {
           logger.log("error", `${method} ${url} failed`, {
             attempts: attempt,
@@ -265,37 +265,38 @@ export function createTransport(options: TransportOptions) {
           });
           throw error;
         }
-        wait = backoffDelay(attempt - 1, retry, options.random);
         logger.log("warn", `${method} ${url} failed; retrying`, {
           attempt,
           waitMs: wait,
           error: error.message,
         });
-      } else if (response) {
-        const status = response.status;
-        if (response.ok || !RETRY_STATUSES.has(status)) {
-          if (response.ok) budget.earn();
-          return done(response, info);
+      } else {
+        const answer = response as Response;
+        const status = answer.status;
+        if (answer.ok || !RETRY_STATUSES.has(status)) {
+          if (answer.ok) budget.earn();
+          return done(answer, info);
         }
-        const advised = retryAfterMs(response.headers.get("retry-after"), Date.now());
+        const advised = retryAfterMs(answer.headers.get("retry-after"), Date.now());
         const meta: ResponseMeta = { ...info };
         if (status === 429 && advised !== undefined) meta.retryAt = new Date(Date.now() + advised);
-        // A 429 or a 503 says the request was not handled, so any operation may go again.
-        const retryable = replayable && (status === 429 || status === 503 || safe());
-        const tooLong = advised !== undefined && advised > retry.maxRetryAfterMs;
-        if (!retryable || tooLong || attempt > retry.maxRetries || !budget.spend(retry.retryCost))
-          return done(response, meta);
         wait = advised ?? backoffDelay(attempt - 1, retry, options.random);
+        // A 429 or a 503 says the request was not handled, so any operation may go again.
+        // A wait past maxRetryAfterMs or the overall deadline is not worth it: the answer
+        // itself (a RateLimitError with its retryAt) says more than a timeout would.
+        if (
+          !replayable ||
+          !(status === 429 || status === 503 || safe()) ||
+          (advised !== undefined && advised > retry.maxRetryAfterMs) ||
+          Date.now() + wait >= deadline ||
+          attempt > retry.maxRetries ||
+          !budget.spend(retry.retryCost)
+        )
+          return done(answer, meta);
         logger.log("warn", `${method} ${url} → ${status}; retrying`, { attempt, waitMs: wait });
-        await response.body?.cancel().catch(() => undefined);
+        await answer.body?.cancel().catch(abandon);
       }
-      if (Date.now() + (wait ?? 0) >= deadline)
-        throw new TimeoutError(
-          { method, url, attempts: attempt },
-          options.totalTimeoutMs,
-          "overall",
-        );
-      await sleep(wait ?? 0, userSignal);
+      await sleep(wait, userSignal);
     }
 
     function done(response: Response, meta: ResponseMeta) {

@@ -111,13 +111,30 @@ describe("createClient", () => {
   });
 
   test.each([
-    ["a missing token", { token: undefined }, /token` is required/],
-    ["an empty token", { token: "  " }, /token` is required/],
-    ["a token with a trailing newline", { token: "sk_1\n" }, /whitespace or a line break/],
-    ["a relative base URL", { token: "sk_1", baseUrl: "/api" }, /absolute http\(s\) URL/],
-    ["a non-http base URL", { token: "sk_1", baseUrl: "ftp://x.test" }, /http or https/],
+    ["a missing token", { token: undefined }, /`token` must be your Extend API key/],
+    ["an empty token", { token: "" }, /`token` must be your Extend API key/],
+    ["a blank token", { token: "  " }, /no spaces or line breaks/],
+    [
+      "a token with a trailing newline",
+      { token: "sk_1\n" },
+      /no spaces or line breaks.*; got 5 characters/,
+    ],
+    ["a relative base URL", { token: "sk_1", baseUrl: "/api" }, /absolute http\(s\) URL.*"\/api"/],
+    ["a non-http base URL", { token: "sk_1", baseUrl: "ftp://x.test" }, /absolute http\(s\) URL/],
+    [
+      "a zero timeoutMs",
+      { token: "sk_1", timeoutMs: 0 },
+      /timeoutMs` must be a positive.*Infinity/,
+    ],
+    ["a NaN totalTimeoutMs", { token: "sk_1", totalTimeoutMs: Number.NaN }, /totalTimeoutMs` must/],
   ])("refuses %s with a message that says what to do", (_name, options, message) => {
     expect(() => createClient(options as Parameters<typeof createClient>[0])).toThrow(message);
+  });
+
+  test("never repeats the token in its message", () => {
+    expect(() => createClient({ token: "sk_live_secret\n" })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining("sk_live_secret") }),
+    );
   });
 
   test("exports the defaults it documents", () => {

@@ -1,5 +1,5 @@
 /**
- * A timeout must really stop the request: with Node's own fetch against a loopback server
+ * Timeouts and aborts must really stop the request: with Node's own fetch against a loopback server
  * that never answers, the server sees the connection closed, so no socket (and no process)
  * is held until the server would give up.
  */
@@ -43,4 +43,45 @@ test("a request that times out is aborted: the server sees its connection close"
     else request.socket.once("close", () => resolve());
   });
   expect(request.socket.destroyed).toBe(true);
+});
+
+test("aborting after the headers arrived stops reading the body and closes the connection", async () => {
+  const stalled = createServer((_request, response) => {
+    response.writeHead(200, { "content-type": "application/json" });
+    response.flushHeaders();
+    response.write('{"success":'); // and never the rest
+  });
+  await new Promise<void>((resolve) => stalled.listen(0, "127.0.0.1", resolve));
+  const closed = new Promise<void>((resolve) =>
+    stalled.once("request", (request) => request.socket.once("close", () => resolve())),
+  );
+  const controller = new AbortController();
+  const reason = new Error("the user left");
+  let headersIn: () => void = () => {};
+  const headers = new Promise<void>((resolve) => {
+    headersIn = resolve;
+  });
+  const extend = createClient({
+    token: "sk_test",
+    baseUrl: `http://127.0.0.1:${(stalled.address() as AddressInfo).port}`,
+    fetch: async (request) => {
+      const response = await globalThis.fetch(request);
+      headersIn();
+      return response;
+    },
+  });
+
+  const pending = extend
+    .GET("/workflow_runs/{workflowRunId}", {
+      params: { path: { workflowRunId: "workflow_run_1" } },
+      signal: controller.signal,
+    })
+    .catch((e: unknown) => e);
+  await headers;
+  controller.abort(reason);
+
+  expect(await pending).toBe(reason);
+  await closed;
+  stalled.closeAllConnections();
+  await new Promise((resolve) => stalled.close(resolve));
 });

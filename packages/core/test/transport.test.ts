@@ -283,8 +283,8 @@ describe("timeouts and abort", () => {
     });
   });
 
-  test("totalTimeoutMs bounds the whole call, waits included", async () => {
-    const { fetch, requests } = scripted(status(503), status(503), ok());
+  test("totalTimeoutMs bounds the whole call: an attempt cut short by it is an overall TimeoutError", async () => {
+    const { fetch, requests } = scripted(status(503), "hang");
     const pending = getRun(client(fetch, { totalTimeoutMs: 1200 })).catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(1200);
     const error = await pending;
@@ -292,6 +292,24 @@ describe("timeouts and abort", () => {
     expect((error as TimeoutError).message).toMatch(/overall timeout/);
     expect(error).toMatchObject({ scope: "overall", timeoutMs: 1200 });
     expect(requests).toHaveLength(2);
+  });
+
+  test("a wait that would pass totalTimeoutMs is not started: the answer itself comes back", async () => {
+    const { fetch, requests } = scripted(status(503), status(503), ok());
+    const pending = getRun(client(fetch, { totalTimeoutMs: 1200 }));
+    await vi.advanceTimersByTimeAsync(500);
+    // The second 503 would mean waiting 1000 ms more, past 1200 ms: no third attempt.
+    const { error } = await pending;
+    expect(requests).toHaveLength(2);
+    expect(error).toMatchObject({ status: 503, attempts: 2 });
+  });
+
+  test("a 429 whose Retry-After passes totalTimeoutMs is a RateLimitError at once, with its retryAt", async () => {
+    const { fetch, requests } = scripted(status(429, { "retry-after": "5" }), ok());
+    const { error } = await getRun(client(fetch, { totalTimeoutMs: 3000 }));
+    expect(requests).toHaveLength(1);
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect((error as RateLimitError).retryAt?.getTime()).toBe(Date.now() + 5000);
   });
 
   test("aborting during a backoff wait rejects at once and sends nothing more", async () => {
@@ -409,6 +427,59 @@ describe("timeouts abort the attempt", () => {
   });
 });
 
+describe("retry safety", () => {
+  test("a run-creating POST through a base URL with a path (a gateway) is still not retried on 500", async () => {
+    const { fetch, requests } = scripted(status(500), ok());
+    const { error } = await client(fetch).POST("/workflow_runs", {
+      baseUrl: "http://gateway.test/proxy/extend",
+      body: { workflowId: "workflow_1", rawTexts: ["x"] },
+    });
+    expect(requests.map((r) => r.url)).toEqual(["http://gateway.test/proxy/extend/workflow_runs"]);
+    expect(error).toMatchObject({ status: 500, attempts: 1 });
+  });
+
+  test("a GET through the same gateway is retried", async () => {
+    const { fetch, requests } = scripted(status(500), ok());
+    const pending = client(fetch).GET("/workflow_runs/{workflowRunId}", {
+      baseUrl: "http://gateway.test/proxy/extend",
+      params: { path: { workflowRunId: "workflow_run_1" } },
+    });
+    await vi.advanceTimersByTimeAsync(500);
+    expect((await pending).data).toBeDefined();
+    expect(requests).toHaveLength(2);
+  });
+});
+
+describe("the caller's signal", () => {
+  test("aborting after the answer's headers still cancels reading its body", async () => {
+    const controller = new AbortController();
+    const reason = new Error("the user left");
+    let sent: Request | undefined;
+    const fetch = async (request: Request) => {
+      sent = request;
+      // Headers now; a body that ends only when the request's signal aborts, as fetch's does.
+      return new Response(
+        new ReadableStream({
+          start(stream) {
+            request.signal.addEventListener("abort", () => stream.error(request.signal.reason));
+          },
+        }),
+        { headers: { "content-type": "application/json" } },
+      );
+    };
+    const pending = client(fetch)
+      .GET("/workflow_runs/{workflowRunId}", {
+        params: { path: { workflowRunId: "workflow_run_1" } },
+        signal: controller.signal,
+      })
+      .catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sent).toBeDefined();
+    controller.abort(reason);
+    expect(await pending).toBe(reason);
+  });
+});
+
 describe("middleware", () => {
   test("sees a real Request it can replace, and the fetch gets what it returned", async () => {
     const { fetch, requests } = scripted(ok());
@@ -429,6 +500,53 @@ describe("middleware", () => {
     expect(data).toBeDefined();
     expect(requests).toHaveLength(1);
     expect(seen).toEqual(["trace_1"]);
+  });
+
+  test("ejecting middleware that was never added leaves the added one working", async () => {
+    const { fetch } = scripted(ok());
+    const seen: unknown[] = [];
+    const c = client(async (request) => {
+      seen.push(request.headers.get("x-trace-id"));
+      return fetch(request);
+    });
+    const tracing = {
+      onRequest({ request }: { request: Request }) {
+        request.headers.set("x-trace-id", "trace_2");
+      },
+    };
+    c.use(tracing);
+    c.eject({ onRequest: () => undefined });
+    await getRun(c);
+    expect(seen).toEqual(["trace_2"]);
+  });
+
+  test("a form body is replayed after a 503 with middleware too", async () => {
+    const { fetch, requests } = scripted(status(503), ok());
+    const c = client(fetch);
+    c.use({ onRequest: () => undefined });
+    const pending = c.POST("/processors/{id}", {
+      params: { path: { id: "dp_1" } },
+      body: "name=Invoices" as never,
+      bodySerializer: (body: unknown) => new URLSearchParams(body as string),
+    });
+    await vi.advanceTimersByTimeAsync(500);
+    expect((await pending).data).toBeDefined();
+    expect(requests.map((r) => r.body)).toEqual(["name=Invoices", "name=Invoices"]);
+  });
+
+  test("a per-call fetch gets a real Request (and skips the client's retries)", async () => {
+    const { fetch: own } = scripted(ok());
+    const seen: unknown[] = [];
+    const c = client(scripted().fetch);
+    const { data } = await c.GET("/workflow_runs/{workflowRunId}", {
+      params: { path: { workflowRunId: "workflow_run_1" } },
+      fetch: (request: Request) => {
+        seen.push(request);
+        return own(request);
+      },
+    });
+    expect(data).toBeDefined();
+    expect(seen[0]).toBeInstanceOf(Request);
   });
 });
 

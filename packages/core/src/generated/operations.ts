@@ -59,21 +59,21 @@ export const apiOperations = {
 export type OperationId = keyof typeof apiOperations;
 
 /** The operations that must not be sent again after an ambiguous failure (they create
- * something), as [method, path template]. Kept apart so the client bundles only this. */
-export const retryUnsafeOperations: ReadonlyArray<readonly [string, string]> = [
-  ["POST", "/processor_runs"],
-  ["POST", "/processors"],
-  ["POST", "/processors/{id}/publish"],
-  ["POST", "/parse"],
-  ["POST", "/parse/async"],
-  ["POST", "/workflow_runs"],
-  ["POST", "/workflow_runs/batch"],
-  ["POST", "/workflows"],
-  ["POST", "/files/upload"],
-  ["POST", "/files"],
-  ["POST", "/edit"],
-  ["POST", "/edit/async"],
-  ["POST", "/evaluation_sets"],
-  ["POST", "/evaluation_set_items"],
-  ["POST", "/evaluation_set_items/bulk"],
+ * something), as "METHOD /path/template". Kept apart so the client bundles only this. */
+export const retryUnsafeOperations: readonly string[] = [
+  "POST /processor_runs",
+  "POST /processors",
+  "POST /processors/{id}/publish",
+  "POST /parse",
+  "POST /parse/async",
+  "POST /workflow_runs",
+  "POST /workflow_runs/batch",
+  "POST /workflows",
+  "POST /files/upload",
+  "POST /files",
+  "POST /edit",
+  "POST /edit/async",
+  "POST /evaluation_sets",
+  "POST /evaluation_set_items",
+  "POST /evaluation_set_items/bulk",
 ];
