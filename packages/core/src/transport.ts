@@ -119,14 +119,14 @@ const MAX_TIMER = 2_147_483_647;
 /**
  * A `fetch` that retries beneath openapi-fetch: on 408, 429, 5xx and network errors for
  * retry-safe operations, and for the others only when the request certainly was not applied
- * (429, 503, a refused connection). Bodies are replayed (JSON) or rebuilt (uploads);
- * streamed bodies are sent once. Waits use full-jitter backoff or the answer's
- * `Retry-After` (up to `maxRetryAfterMs`), spend from a shared retry budget, and stop at
- * once when the caller's signal aborts.
+ * (429, 503, a refused connection). Bodies are replayed as serialized (uploads are
+ * rebuilt); streamed bodies are sent once. Waits use full-jitter backoff or the answer's
+ * `Retry-After` (up to `maxRetryAfterMs` and the overall deadline), spend from a shared
+ * retry budget, and stop at once when the caller's signal aborts.
  *
- * A timed-out attempt is aborted through a signal of the transport's own (which relays the
- * caller's), and the timeout also races the answer, so a fetch that ignores signals still
- * ends on time.
+ * A timed-out attempt is aborted through a signal of the transport's own, combined with the
+ * caller's; the timeout also races the answer, so a fetch that ignores signals still ends
+ * on time.
  */
 export function createTransport(options: TransportOptions) {
   const { retry, budget, logger } = options;
