@@ -1,0 +1,152 @@
+import { isApiError, NetworkError } from "@extendkit/core";
+import { fullJitter, type Gate, type RetryBudget } from "./gate.js";
+
+/** How the runner retries one request. */
+export interface RetryPolicy {
+  /**
+   * Attempts per request, the first included, for failures that are safe to retry.
+   * @default 8
+   */
+  maxAttempts?: number;
+  /**
+   * Backoff base: the first retry waits up to this long (full jitter), doubling each time.
+   * @default 500
+   */
+  baseDelayMs?: number;
+  /**
+   * Backoff cap.
+   * @default 30000
+   */
+  maxDelayMs?: number;
+  /**
+   * Longest `Retry-After` honoured; a longer one fails the request with its `RateLimitError`.
+   * @default 300000
+   */
+  maxRetryAfterMs?: number;
+}
+
+/** What one request came to, after the retries it was allowed. */
+export type CallResult<T> =
+  | { ok: true; data: T }
+  /** The API refused it (or it kept failing); nothing was applied. */
+  | { ok: false; ambiguous: false; error: Error }
+  /** It may have been applied: the caller must check before sending it again. */
+  | { ok: false; ambiguous: true; error: Error };
+
+export interface CallContext {
+  gate: Gate;
+  budget: RetryBudget;
+  policy: Required<RetryPolicy>;
+  signal: AbortSignal;
+  random: () => number;
+  /** Counts retries, for the job's statistics. */
+  onRetry: () => void;
+}
+
+type Answer<T> = { data?: T; error?: unknown; response?: Response };
+
+// A 500, 502, 504 or 408 says the server got the request and something went wrong after:
+// for a request that creates runs, the runs may exist.
+const AMBIGUOUS_STATUSES = new Set([408, 500, 502, 504]);
+
+/**
+ * Sends a request through the gate with the runner's retry rules. `createsRuns` marks the
+ * requests that must never be sent twice blindly: their ambiguous failures come back to the
+ * caller (to reconcile) instead of being retried here.
+ */
+export async function call<T>(
+  ctx: CallContext,
+  send: (signal: AbortSignal) => Promise<Answer<T>>,
+  createsRuns: boolean,
+): Promise<CallResult<T>> {
+  const { gate, budget, policy } = ctx;
+  let failures = 0;
+  let throttles = 0;
+  for (;;) {
+    await gate.acquire(ctx.signal);
+    let answer: Answer<T> | undefined;
+    let thrown: unknown;
+    try {
+      answer = await send(ctx.signal);
+    } catch (error) {
+      thrown = error;
+    } finally {
+      gate.release();
+    }
+    ctx.signal.throwIfAborted();
+    if (answer && !answer.error && answer.response?.ok !== false) {
+      gate.success();
+      budget.earn();
+      return { ok: true, data: answer.data as T };
+    }
+    const error = (answer?.error ?? thrown) as Error;
+    let wait: number;
+    if (isApiError(answer?.error)) {
+      const status = answer.error.status;
+      const advised = retryAfterMs(answer.response?.headers.get("retry-after") ?? null);
+      if (status === 429) {
+        if (advised !== undefined && advised > policy.maxRetryAfterMs)
+          return { ok: false, ambiguous: false, error };
+        if (++throttles > 50) return { ok: false, ambiguous: false, error };
+        if (advised === undefined) budget.spend("status", describe(error));
+        gate.throttled(
+          advised ?? fullJitter(throttles, policy.baseDelayMs, policy.maxDelayMs, ctx.random),
+        );
+        ctx.onRetry();
+        continue;
+      }
+      if (status === 503) {
+        budget.spend("status", describe(error));
+        wait = advised ?? fullJitter(++failures, policy.baseDelayMs, policy.maxDelayMs, ctx.random);
+        gate.throttled(wait);
+      } else if (AMBIGUOUS_STATUSES.has(status)) {
+        if (createsRuns) return { ok: false, ambiguous: true, error };
+        budget.spend("status", describe(error));
+        wait = fullJitter(++failures, policy.baseDelayMs, policy.maxDelayMs, ctx.random);
+      } else {
+        return { ok: false, ambiguous: false, error };
+      }
+    } else if (thrown instanceof NetworkError) {
+      if (createsRuns && thrown.ambiguous) return { ok: false, ambiguous: true, error };
+      budget.spend("network", describe(error));
+      wait = fullJitter(++failures, policy.baseDelayMs, policy.maxDelayMs, ctx.random);
+    } else {
+      // Not the API's answer nor the network: a bug or a bad option. Do not retry it.
+      return { ok: false, ambiguous: false, error };
+    }
+    if (failures >= policy.maxAttempts) return { ok: false, ambiguous: false, error };
+    ctx.onRetry();
+    await sleep(wait, ctx.signal);
+  }
+}
+
+function describe(error: Error): string {
+  if (isApiError(error)) return `${error.status} ${error.code ?? error.error}`;
+  return error.message.split(": ").slice(-1)[0] ?? error.message;
+}
+
+/** `Retry-After` in milliseconds: seconds or an HTTP date. */
+export function retryAfterMs(header: string | null, now: number = Date.now()): number | undefined {
+  if (header === null || header.trim() === "") return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

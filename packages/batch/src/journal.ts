@@ -1,0 +1,208 @@
+import type { InputSource, PreparedInput } from "./inputs.js";
+import type { BatchOutcome } from "./types.js";
+
+/** What a journal belongs to; a journal refuses to be reused for a different job. */
+export interface JournalJob {
+  workflowId: string;
+  version?: string;
+  mode: "runs" | "batch";
+}
+
+/** One input as the journal knows it. */
+export interface JournalEntry {
+  key: string;
+  /** Order in which inputs were first seen. */
+  seq: number;
+  source: InputSource;
+  metadata?: Record<string, unknown>;
+  /** The uploaded file, once a path input has been uploaded. */
+  fileId?: string;
+  /** The submission the input belongs to, once it is in one. */
+  chunkId?: string;
+  runId?: string;
+  finished: boolean;
+}
+
+/** One submission request, recorded before it is sent. */
+export interface JournalChunk {
+  id: string;
+  /** `pending`: sent (or about to be) with no answer yet; `submitted`: runs exist. */
+  state: "pending" | "submitted";
+  batchId?: string;
+  /** When it was (last) sent, in ms since the epoch. */
+  attemptAt: number;
+}
+
+export type ClaimResult =
+  /** First sight of the key, ever. */
+  | { state: "new" }
+  /** The key came earlier in this process: the input is a duplicate. */
+  | { state: "duplicate" }
+  /** The key is from an earlier process (a resume): its journal entry says what is left. */
+  | { state: "known"; entry: JournalEntry };
+
+/**
+ * Where the runner records what it has done, so a killed process can resume without sending
+ * anything twice. Every write must be durable when its promise resolves: the runner records
+ * a submission *before* sending it. The default is {@link openFileJournal} (SQLite on local
+ * disk); implement this interface over a shared database to run one job from many machines.
+ */
+export interface BatchJournal {
+  /**
+   * Opens the journal for a job. Resolves to the number of inputs it already holds and the
+   * process generation (`epoch`) to pass to `claim`; rejects when it belongs to another job.
+   */
+  open(job: JournalJob): Promise<{ inputs: number; epoch: number }>;
+  /** Records that an input was read in generation `epoch`. */
+  claim(input: PreparedInput, epoch: number): Promise<ClaimResult>;
+  setFile(key: string, fileId: string): Promise<void>;
+  /** Records a submission and its inputs before it is sent. */
+  beginChunk(chunk: { id: string; attemptAt: number; keys: string[] }): Promise<void>;
+  /** Records the runs a submission created: a batch id, or each input's run id. */
+  chunkSubmitted(
+    id: string,
+    result: { batchId?: string; runs?: Array<[key: string, runId: string]> },
+  ): Promise<void>;
+  /** Forgets a submission the API refused: its inputs are free to go in another one. */
+  dropChunk(id: string): Promise<void>;
+  /** Records an input's outcome; resolves to false if it already had one. */
+  finish(outcome: BatchOutcome): Promise<boolean>;
+  entry(key: string): Promise<JournalEntry | undefined>;
+  keyOfRun(runId: string): Promise<string | undefined>;
+  chunkOfBatch(batchId: string): Promise<string | undefined>;
+  chunkEntries(chunkId: string): Promise<JournalEntry[]>;
+  /** Submissions that still have inputs without an outcome. */
+  openChunks(): Promise<JournalChunk[]>;
+  /** Every recorded outcome, in input order. */
+  outcomes(): AsyncIterable<BatchOutcome>;
+  close(): Promise<void>;
+}
+
+/** The journal was written by a different job (another workflow, version or mode). */
+export class JournalMismatchError extends Error {
+  override name = "JournalMismatchError";
+}
+
+/** The journal holds an earlier job and `resume` was not asked for. */
+export class JournalExistsError extends Error {
+  override name = "JournalExistsError";
+}
+
+export function checkJob(found: JournalJob, wanted: JournalJob, where: string): void {
+  const same =
+    found.workflowId === wanted.workflowId &&
+    (found.version ?? "") === (wanted.version ?? "") &&
+    found.mode === wanted.mode;
+  if (!same)
+    throw new JournalMismatchError(
+      `The journal ${where} belongs to a job on ${found.workflowId}${found.version ? `@${found.version}` : ""} in ${found.mode} mode, not ${wanted.workflowId}${wanted.version ? `@${wanted.version}` : ""} in ${wanted.mode} mode; use another journal for this job.`,
+    );
+}
+
+/**
+ * A journal in memory: nothing survives the process, so it cannot resume. For tests and for
+ * jobs small enough to start over.
+ *
+ * @example
+ * ```ts
+ * const job = runBatch({ client, workflowId, inputs, journal: createMemoryJournal() });
+ * ```
+ */
+export function createMemoryJournal(): BatchJournal {
+  let job: JournalJob | undefined;
+  const entries = new Map<string, JournalEntry & { epoch: number }>();
+  const chunks = new Map<string, JournalChunk>();
+  const runs = new Map<string, string>();
+  const outcomes = new Map<string, BatchOutcome>();
+  let seq = 0;
+  let epoch = 0;
+  return {
+    async open(wanted) {
+      if (job) checkJob(job, wanted, "in memory");
+      job = wanted;
+      return { inputs: entries.size, epoch: ++epoch };
+    },
+    async claim(input, at) {
+      const entry = entries.get(input.key);
+      if (!entry) {
+        entries.set(input.key, {
+          key: input.key,
+          seq: ++seq,
+          source: input.source,
+          ...(input.metadata ? { metadata: input.metadata } : {}),
+          finished: false,
+          epoch: at,
+        });
+        return { state: "new" };
+      }
+      if (entry.epoch === at) return { state: "duplicate" };
+      entry.epoch = at;
+      return { state: "known", entry: { ...entry } };
+    },
+    async setFile(key, fileId) {
+      const entry = entries.get(key);
+      if (entry) entry.fileId = fileId;
+    },
+    async beginChunk({ id, attemptAt, keys }) {
+      chunks.set(id, { id, state: "pending", attemptAt });
+      for (const key of keys) {
+        const entry = entries.get(key);
+        if (entry) entry.chunkId = id;
+      }
+    },
+    async chunkSubmitted(id, result) {
+      const chunk = chunks.get(id);
+      if (!chunk) return;
+      chunk.state = "submitted";
+      if (result.batchId) chunk.batchId = result.batchId;
+      for (const [key, runId] of result.runs ?? []) {
+        const entry = entries.get(key);
+        if (entry) entry.runId = runId;
+        runs.set(runId, key);
+      }
+    },
+    async dropChunk(id) {
+      chunks.delete(id);
+      for (const entry of entries.values()) if (entry.chunkId === id) delete entry.chunkId;
+    },
+    async finish(outcome) {
+      const entry = entries.get(outcome.key);
+      if (!entry || entry.finished) return false;
+      entry.finished = true;
+      if (outcome.runId) {
+        entry.runId = outcome.runId;
+        runs.set(outcome.runId, outcome.key);
+      }
+      outcomes.set(outcome.key, outcome);
+      return true;
+    },
+    async entry(key) {
+      const entry = entries.get(key);
+      return entry ? { ...entry } : undefined;
+    },
+    async keyOfRun(runId) {
+      return runs.get(runId);
+    },
+    async chunkOfBatch(batchId) {
+      for (const chunk of chunks.values()) if (chunk.batchId === batchId) return chunk.id;
+      return undefined;
+    },
+    async chunkEntries(chunkId) {
+      return [...entries.values()].filter((e) => e.chunkId === chunkId).map((e) => ({ ...e }));
+    },
+    async openChunks() {
+      const open = new Set<string>();
+      for (const entry of entries.values())
+        if (!entry.finished && entry.chunkId) open.add(entry.chunkId);
+      return [...open].map((id) => chunks.get(id)).filter((c): c is JournalChunk => !!c);
+    },
+    async *outcomes() {
+      const ordered = [...entries.values()].filter((e) => e.finished).sort((a, b) => a.seq - b.seq);
+      for (const entry of ordered) {
+        const outcome = outcomes.get(entry.key);
+        if (outcome) yield outcome;
+      }
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,499 @@
+import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { dirname, join } from "node:path";
+import { once, setMaxListeners } from "node:events";
+import { createClient, type ExtendClient, isApiError, type WorkflowRun } from "@extendkit/core";
+import { uploadFileFromPath } from "@extendkit/core/node";
+import { type CallContext, call, type RetryPolicy, sleep } from "./call.js";
+import { Channel } from "./channel.js";
+import { Collector } from "./collect.js";
+import { openFileJournal } from "./file-journal.js";
+import { Gate, RetryBudget } from "./gate.js";
+import { inputLabel, prepareInput, type PreparedInput } from "./inputs.js";
+import {
+  type BatchJournal,
+  createMemoryJournal,
+  JournalExistsError,
+  type JournalEntry,
+} from "./journal.js";
+import type { BatchOptions } from "./options.js";
+import { type BatchStats, type BatchSummary, createTally } from "./stats.js";
+import { type ChunkInput, type SubmitJob, submitChunk } from "./submit.js";
+import type { BatchOutcome } from "./types.js";
+
+const DEFAULT_POLICY: Required<RetryPolicy> = {
+  maxAttempts: 8,
+  baseDelayMs: 500,
+  maxDelayMs: 30_000,
+  maxRetryAfterMs: 300_000,
+};
+
+/** A running (or not yet started) batch job: iterate it for outcomes as runs finish. */
+export interface BatchJob extends AsyncIterable<BatchOutcome> {
+  /** The job's counters, live. */
+  readonly stats: BatchStats;
+  /**
+   * Runs the job to the end, consuming the outcomes that nobody iterates, and resolves to its
+   * summary. Rejects when the job stops early (retry budget spent, API unreachable, abort);
+   * what was done stays in the journal.
+   */
+  done(): Promise<BatchSummary>;
+  /**
+   * Feeds a run from a verified webhook (`workflow_run.completed`, `.failed`, ...): if it is
+   * one of this job's runs and final, its outcome is recorded at once, without waiting for
+   * the next poll. Resolves to whether it was used.
+   */
+  notify(run: WorkflowRun): Promise<boolean>;
+}
+
+/**
+ * Runs every input through a workflow, exactly once, and yields each input's outcome as its
+ * run finishes. Inputs are read lazily; path inputs are uploaded first; submissions go in
+ * chunks (50 per `POST /workflow_runs`, or 1,000 per `POST /workflow_runs/batch`) through one
+ * rate gate that honours `Retry-After`, adapts its concurrency, and retries with full jitter
+ * within a shared retry budget. Every submission is journaled before it is sent; after an
+ * ambiguous failure the runner looks for the runs it may have created before sending it again,
+ * and a job started again with `resume: true` re-attaches to its runs in flight.
+ *
+ * @example
+ * ```ts
+ * import { runBatch } from "@extendkit/batch";
+ *
+ * const job = runBatch({
+ *   workflowId: "workflow_invoices",
+ *   inputs: ["invoices/0001.pdf", "invoices/0002.pdf", { rawText: "Invoice #3, total $12.00" }],
+ *   out: "results.jsonl",
+ * });
+ * for await (const outcome of job) console.log(outcome.input, outcome.status);
+ * const summary = await job.done();
+ * ```
+ */
+export function runBatch(options: BatchOptions): BatchJob {
+  const runner = new Runner(options);
+  return {
+    get stats() {
+      return runner.tally.stats;
+    },
+    [Symbol.asyncIterator]: () => runner.start()[Symbol.asyncIterator](),
+    done: () => runner.done(),
+    notify: (run) => runner.notify(run),
+  };
+}
+
+class Runner {
+  readonly tally;
+  private readonly options: BatchOptions;
+  private readonly mode: "runs" | "batch";
+  private readonly chunkSize: number;
+  private readonly channel = new Channel<BatchOutcome>(256);
+  private readonly abort = new AbortController();
+  private started = false;
+  private readonly client: ExtendClient;
+  private journal!: BatchJournal;
+  private epoch = 0;
+  private readonly submitGate: Gate;
+  private readonly budget: RetryBudget;
+  private readonly ctx: { submit: CallContext; upload: CallContext; read: CallContext };
+  private readonly runs = new Map<string, string>();
+  private readonly batches = new Map<string, number>();
+  private readonly tasks = new Set<Promise<void>>();
+  private readonly uploads: Gate;
+  private collector!: Collector;
+  private out: WriteStream | undefined;
+  private chunk: ChunkInput[] = [];
+  private chunkMeta = "";
+  private linger: ReturnType<typeof setTimeout> | undefined;
+  private roomWaiters: Array<() => void> = [];
+  private reading = true;
+  private finishedAll: (() => void) | undefined;
+  private submit!: SubmitJob;
+
+  constructor(options: BatchOptions) {
+    if (typeof options?.workflowId !== "string" || options.workflowId === "")
+      throw new TypeError('runBatch: pass `workflowId`, the workflow to run (e.g. "workflow_abc").');
+    if (!options.inputs || !(Symbol.iterator in options.inputs || Symbol.asyncIterator in options.inputs))
+      throw new TypeError("runBatch: `inputs` must be an iterable or async iterable of inputs.");
+    this.options = options;
+    this.mode = options.mode ?? (options.priority !== undefined ? "runs" : "batch");
+    if (this.mode !== "runs" && this.mode !== "batch")
+      throw new TypeError(`runBatch: \`mode\` must be "runs" or "batch"; got ${JSON.stringify(options.mode)}.`);
+    if (this.mode === "batch" && options.priority !== undefined)
+      throw new TypeError(
+        "runBatch: `priority` needs runs mode; the batch endpoint always runs at priority 90. Drop `mode: \"batch\"` or `priority`.",
+      );
+    const limit = this.mode === "runs" ? 50 : 1000;
+    this.chunkSize = options.chunkSize ?? limit;
+    if (!Number.isInteger(this.chunkSize) || this.chunkSize < 1 || this.chunkSize > limit)
+      throw new RangeError(`runBatch: \`chunkSize\` must be a whole number from 1 to ${limit} in ${this.mode} mode; got ${options.chunkSize}.`);
+    const token = options.client?.token ?? process.env.EXTEND_API_KEY;
+    if (!token)
+      throw new TypeError(
+        "runBatch: no API token. Set EXTEND_API_KEY or pass `client: { token }`.",
+      );
+    this.client = createClient({ ...options.client, token, retry: false });
+    const random = options.random ?? Math.random;
+    const policy = { ...DEFAULT_POLICY, ...options.retry };
+    this.budget = new RetryBudget(options.retryBudget);
+    this.submitGate = new Gate({ maxConcurrency: options.concurrency ?? 4, random });
+    this.uploads = new Gate({ maxConcurrency: options.uploadConcurrency ?? 8, random });
+    const context = (gate: Gate): CallContext => ({
+      gate,
+      budget: this.budget,
+      policy,
+      signal: this.abort.signal,
+      random,
+      onRetry: () => {
+        this.tally.stats.retries++;
+      },
+    });
+    this.ctx = {
+      submit: context(this.submitGate),
+      upload: context(new Gate({ maxConcurrency: options.uploadConcurrency ?? 8, random })),
+      read: context(new Gate({ maxConcurrency: options.readConcurrency ?? 8, random })),
+    };
+    // Every waiting request listens for the job's abort: many at once is expected.
+    setMaxListeners(0, this.abort.signal);
+    this.tally = createTally(Date.now());
+    if (options.expectedInputs !== undefined) this.tally.stats.expected = options.expectedInputs;
+    options.signal?.addEventListener("abort", () => this.fail(options.signal?.reason), { once: true });
+  }
+
+  start(): Channel<BatchOutcome> {
+    if (!this.started) {
+      this.started = true;
+      this.main().then(
+        () => this.channel.close(),
+        (error) => this.fail(error),
+      );
+    }
+    return this.channel;
+  }
+
+  async done(): Promise<BatchSummary> {
+    for await (const _ of this.start());
+    return this.tally.summary(Date.now());
+  }
+
+  notify(run: WorkflowRun): Promise<boolean> {
+    return this.collector ? this.collector.offer(run) : Promise.resolve(false);
+  }
+
+  private fail(error: unknown): void {
+    if (!this.abort.signal.aborted) this.abort.abort(error);
+    this.channel.close(error ?? new Error("The batch job was stopped."));
+  }
+
+  private async main(): Promise<void> {
+    const { options } = this;
+    this.journal =
+      options.journal === false
+        ? createMemoryJournal()
+        : typeof options.journal === "object"
+          ? options.journal
+          : openFileJournal(options.journal ?? join(".extendkit", "batch", `${options.workflowId}.journal`));
+    try {
+      const opened = await this.journal.open({
+        workflowId: options.workflowId,
+        ...(options.version ? { version: options.version } : {}),
+        mode: this.mode,
+      });
+      this.epoch = opened.epoch;
+      if (opened.inputs > 0 && !options.resume)
+        throw new JournalExistsError(
+          `The journal${typeof options.journal === "string" || options.journal === undefined ? ` ${options.journal ?? join(".extendkit", "batch", `${options.workflowId}.journal`)}` : ""} already holds ${opened.inputs} inputs of an earlier run of this job. Pass resume: true (CLI: --resume) to continue it, or use a new journal to start over.`,
+        );
+      if (options.out) {
+        mkdirSync(dirname(options.out), { recursive: true });
+        this.out = createWriteStream(options.out);
+      }
+      this.submit = this.submitJob();
+      this.collector = new Collector(
+        {
+          client: this.client,
+          journal: this.journal,
+          readCtx: this.ctx.read,
+          workflowId: options.workflowId,
+          runs: this.runs,
+          batches: this.batches,
+          finish: (key, run) => this.finishRun(key, run),
+        },
+        this.tally.stats.startedAt - 60_000,
+      );
+      await this.restore();
+      const collecting = this.collect().catch((error) => this.fail(error));
+      await this.read();
+      this.flush();
+      while (this.tasks.size > 0) await Promise.all([...this.tasks]);
+      this.reading = false;
+      if (this.tally.stats.inFlight > 0)
+        await new Promise<void>((resolve) => {
+          this.finishedAll = resolve;
+          this.abort.signal.addEventListener("abort", () => resolve(), { once: true });
+        });
+      this.abort.signal.throwIfAborted();
+      await collecting;
+      this.report();
+    } finally {
+      this.reading = false;
+      this.finishedAll?.();
+      if (this.out) {
+        this.out.end();
+        await once(this.out, "close").catch(() => {});
+      }
+      await this.journal.close();
+    }
+  }
+
+  private submitJob(): SubmitJob {
+    const { options } = this;
+    return {
+      client: this.client,
+      journal: this.journal,
+      ctx: this.ctx.submit,
+      readCtx: this.ctx.read,
+      workflowId: options.workflowId,
+      ...(options.version ? { version: options.version } : {}),
+      mode: this.mode,
+      ...(options.priority !== undefined ? { priority: options.priority } : {}),
+      ...(options.metadata ? { metadata: options.metadata } : {}),
+      reconcileDelayMs: options.reconcileDelayMs ?? 2000,
+      skewMs: 60_000,
+      reconciler: { queue: Promise.resolve(), foreign: new Set() },
+      submitted: (result, size) => {
+        this.tally.stats.submitRequests++;
+        this.tally.stats.submitted += size;
+        if (result.batchId) this.batches.set(result.batchId, size);
+        for (const [key, runId] of result.runs ?? []) this.runs.set(runId, key);
+      },
+      refused: async (input, error) => {
+        await this.finishOutcome({
+          key: input.key,
+          input: inputLabel(input.source),
+          status: "ERROR",
+          ...(input.fileId ? { fileId: input.fileId } : {}),
+          error: errorInfo(error),
+          finishedAt: new Date().toISOString(),
+        });
+      },
+      onReconcile: (found) => {
+        this.tally.stats.reconciled++;
+        if (found) this.tally.stats.reconciledApplied++;
+      },
+    };
+  }
+
+  private submitChunk(inputs: ChunkInput[], restored?: { id: string; attemptAt: number }) {
+    return submitChunk(this.submit, inputs, restored);
+  }
+
+  /** On resume: outcomes first, then re-attach to submissions in flight. */
+  private async restore(): Promise<void> {
+    if (!this.options.resume) return;
+    for await (const outcome of this.journal.outcomes()) await this.emit({ ...outcome, fromJournal: true });
+    for (const chunk of await this.journal.openChunks()) {
+      const entries = (await this.journal.chunkEntries(chunk.id)).filter((e) => !e.finished);
+      this.tally.stats.inFlight += entries.length;
+      if (chunk.state === "pending") {
+        this.spawn(this.submitChunk(entries, { id: chunk.id, attemptAt: chunk.attemptAt }));
+      } else if (chunk.batchId) {
+        this.batches.set(chunk.batchId, entries.length);
+        this.tally.stats.submitted += entries.length;
+      } else {
+        for (const entry of entries) if (entry.runId) this.runs.set(entry.runId, entry.key);
+        this.tally.stats.submitted += entries.filter((e) => e.runId).length;
+        const orphans = entries.filter((e) => !e.runId);
+        if (orphans.length > 0) this.spawn(this.submitChunk(orphans));
+      }
+    }
+    // Runs that finished while no process was watching: ask about each open one directly.
+    if (this.runs.size > 0 || this.batches.size > 0) await this.collector.check();
+  }
+
+  private async read(): Promise<void> {
+    const maxInFlight = this.options.maxInFlight ?? 10_000;
+    let invalid = 0;
+    for await (const raw of this.options.inputs) {
+      this.abort.signal.throwIfAborted();
+      this.tally.stats.read++;
+      let input: PreparedInput;
+      try {
+        input = prepareInput(raw);
+      } catch (error) {
+        await this.emit({
+          key: `invalid_${++invalid}`,
+          input: String(typeof raw === "string" ? raw : JSON.stringify(raw)).slice(0, 200),
+          status: "ERROR",
+          error: errorInfo(error),
+          finishedAt: new Date().toISOString(),
+        });
+        continue;
+      }
+      const claim = await this.journal.claim(input, this.epoch);
+      if (claim.state === "duplicate") {
+        await this.emit({
+          key: input.key,
+          input: inputLabel(input.source),
+          status: "DUPLICATE",
+          finishedAt: new Date().toISOString(),
+        });
+        continue;
+      }
+      let entry: ChunkInput = input;
+      if (claim.state === "known") {
+        // Finished, or in a submission the restore step already re-attached to.
+        if (claim.entry.finished || claim.entry.chunkId) continue;
+        entry = claim.entry;
+      }
+      this.tally.stats.inFlight++;
+      while (this.tally.stats.inFlight > maxInFlight) await this.room();
+      if (entry.source.kind === "path" && !entry.fileId) {
+        await this.uploads.acquire(this.abort.signal);
+        const upload = this.upload(entry as JournalEntry).finally(() => this.uploads.release());
+        this.spawn(upload);
+      } else {
+        this.add(entry);
+      }
+    }
+  }
+
+  private async upload(entry: JournalEntry): Promise<void> {
+    const source = entry.source as { path: string; name: string };
+    const result = await call(
+      this.ctx.upload,
+      (signal) => uploadFileFromPath(this.client, source.path, { name: source.name, signal }),
+      false,
+    );
+    if (!result.ok) {
+      await this.finishOutcome({
+        key: entry.key,
+        input: inputLabel(entry.source),
+        status: "ERROR",
+        error: errorInfo(result.error),
+        finishedAt: new Date().toISOString(),
+      });
+      return;
+    }
+    const fileId = result.data.file.id;
+    await this.journal.setFile(entry.key, fileId);
+    this.tally.stats.uploaded++;
+    this.add({ ...entry, fileId });
+  }
+
+  /** Adds an input to the open chunk; sends the chunk when full, or after `lingerMs`. */
+  private add(input: ChunkInput): void {
+    if (this.mode === "runs") {
+      // A runs-mode request carries one metadata object, and URL runs are told apart by
+      // file name when reconciling: either difference starts a new chunk.
+      const meta = JSON.stringify(input.metadata ?? null);
+      const clash =
+        input.source.kind === "url" &&
+        this.chunk.some((c) => c.source.kind === "url" && c.source.name === (input.source as { name: string }).name);
+      if (this.chunk.length > 0 && (meta !== this.chunkMeta || clash)) this.flush();
+      this.chunkMeta = meta;
+    }
+    this.chunk.push(input);
+    if (this.chunk.length >= this.chunkSize) this.flush();
+    else if (!this.linger)
+      this.linger = setTimeout(() => this.flush(), this.options.lingerMs ?? 200);
+  }
+
+  private flush(): void {
+    clearTimeout(this.linger);
+    this.linger = undefined;
+    if (this.chunk.length === 0) return;
+    const inputs = this.chunk;
+    this.chunk = [];
+    this.spawn(this.submitChunk(inputs));
+  }
+
+  private spawn(task: Promise<void>): void {
+    const tracked = task.catch((error) => this.fail(error)).finally(() => this.tasks.delete(tracked));
+    this.tasks.add(tracked);
+  }
+
+  private async room(): Promise<void> {
+    const { signal } = this.abort;
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        signal.removeEventListener("abort", wake);
+        resolve();
+      };
+      this.roomWaiters.push(wake);
+      signal.addEventListener("abort", wake, { once: true });
+    });
+    this.abort.signal.throwIfAborted();
+  }
+
+  private async collect(): Promise<void> {
+    const interval = this.options.pollIntervalMs ?? 2000;
+    let quiet = 0;
+    let lastCheck = Date.now();
+    while (!this.abort.signal.aborted && (this.reading || this.tally.stats.inFlight > 0)) {
+      this.report();
+      await sleep(interval, this.abort.signal).catch(() => {});
+      if (this.abort.signal.aborted) return;
+      const found = await this.collector.sweep();
+      quiet = found > 0 ? 0 : quiet + 1;
+      // Sweeps see what changed; a direct check now and then covers anything they missed.
+      const idle = !this.reading && this.tasks.size === 0 && quiet >= 3;
+      if (this.tally.stats.inFlight > 0 && (idle || Date.now() - lastCheck > 30 * interval)) {
+        await this.collector.check();
+        lastCheck = Date.now();
+        quiet = 0;
+      }
+    }
+  }
+
+  private async finishRun(key: string, run: WorkflowRun): Promise<void> {
+    const entry = await this.journal.entry(key);
+    if (!entry || entry.finished) return;
+    const failed = run.status === "FAILED" || run.status === "REJECTED";
+    const reason = run.failureMessage ?? run.failureReason ?? run.rejectionNote;
+    const finished = await this.finishOutcome({
+      key,
+      input: inputLabel(entry.source),
+      status: run.status as BatchOutcome["status"],
+      runId: run.id,
+      ...(run.batchId ? { batchId: run.batchId } : {}),
+      ...(entry.fileId ? { fileId: entry.fileId } : {}),
+      ...(failed ? { error: { message: reason ?? `The run ended ${run.status}.`, ...(run.failureReason ? { code: run.failureReason } : {}) } } : {}),
+      run,
+      finishedAt: new Date().toISOString(),
+    });
+    if (!finished) return;
+    this.runs.delete(run.id);
+    if (run.batchId && this.batches.has(run.batchId)) {
+      const left = (this.batches.get(run.batchId) ?? 1) - 1;
+      if (left <= 0) this.batches.delete(run.batchId);
+      else this.batches.set(run.batchId, left);
+    }
+  }
+
+  /** Records an outcome in the journal, then hands it out; false if it was already there. */
+  private async finishOutcome(outcome: BatchOutcome): Promise<boolean> {
+    if (!(await this.journal.finish(outcome))) return false;
+    this.tally.stats.inFlight--;
+    for (const wake of this.roomWaiters.splice(0)) wake();
+    await this.emit(outcome);
+    if (!this.reading && this.tally.stats.inFlight <= 0) this.finishedAll?.();
+    return true;
+  }
+
+  private async emit(outcome: BatchOutcome): Promise<void> {
+    this.tally.record(outcome);
+    if (this.out && !this.out.write(`${JSON.stringify(outcome)}\n`)) await once(this.out, "drain");
+    await this.channel.push(outcome);
+  }
+
+  private report(): void {
+    const { stats } = this.tally;
+    stats.concurrency = this.submitGate.concurrency;
+    stats.pausedMs = this.submitGate.pausedFor;
+    this.options.onProgress?.({ ...stats });
+  }
+}
+
+function errorInfo(error: unknown): NonNullable<BatchOutcome["error"]> {
+  if (isApiError(error))
+    return { message: error.message, status: error.status, ...(error.code ? { code: error.code } : {}) };
+  return { message: error instanceof Error ? error.message : String(error) };
+}

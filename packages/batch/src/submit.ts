@@ -1,0 +1,318 @@
+import { createHash } from "node:crypto";
+import { type ExtendClient, isApiError, type Schemas, type WorkflowRun } from "@extendkit/core";
+import { type CallContext, call, sleep } from "./call.js";
+import type { BatchJournal, JournalEntry } from "./journal.js";
+
+/** Metadata keys the runner adds to every run so it can find them again. */
+export const KEY_FIELD = "extendkit:key";
+export const CHUNK_FIELD = "extendkit:chunk";
+
+/** An input ready to submit: its journal entry, with the uploaded file for path inputs. */
+export type ChunkInput = Pick<JournalEntry, "key" | "source" | "metadata" | "fileId">;
+
+/** What the submitter needs from the job. */
+export interface SubmitJob {
+  client: ExtendClient;
+  journal: BatchJournal;
+  ctx: CallContext;
+  readCtx: CallContext;
+  workflowId: string;
+  version?: string;
+  mode: "runs" | "batch";
+  priority?: number;
+  metadata?: Record<string, unknown>;
+  reconcileDelayMs: number;
+  /** How far before a request's send time its runs may be stamped (clock skew). */
+  skewMs: number;
+  /** Called with the runs a chunk of `size` inputs created: a batch id, or run ids per key. */
+  submitted(result: { batchId?: string; runs?: Array<[string, string]> }, size: number): void;
+  /** Called for inputs the API refused for good. */
+  refused(input: ChunkInput, error: Error): Promise<void>;
+  /** Counts reconciliations, for statistics. */
+  onReconcile(found: boolean): void;
+  /** Reconciliations take turns; runs and batches of other jobs are fetched once each. */
+  reconciler: { queue: Promise<unknown>; foreign: Set<string> };
+}
+
+/** Ends the job: the API cannot take the submission now, and retrying blindly is unsafe. */
+export class SubmissionError extends Error {
+  override name = "SubmissionError";
+}
+
+export function chunkIdOf(inputs: ChunkInput[]): string {
+  const hash = createHash("sha256");
+  for (const input of inputs) hash.update(input.key).update("\n");
+  return `ck_${hash.digest("base64url").slice(0, 22)}`;
+}
+
+/**
+ * Submits one chunk exactly once: records it, sends it, and after an ambiguous failure
+ * looks for the runs it may have created before sending it again. A chunk the API refuses
+ * as invalid is split in halves until the bad input is alone, so one bad file id does not
+ * fail the other 49. `reconcileFirst` is for chunks recorded by an earlier process.
+ */
+export async function submitChunk(
+  job: SubmitJob,
+  inputs: ChunkInput[],
+  restored?: { id: string; attemptAt: number },
+): Promise<void> {
+  const id = restored?.id ?? chunkIdOf(inputs);
+  let attemptAt: number;
+  if (restored && (await reconcile(job, id, inputs, restored.attemptAt, 0))) return;
+  for (;;) {
+    attemptAt = Date.now();
+    await job.journal.beginChunk({ id, attemptAt, keys: inputs.map((i) => i.key) });
+    const result = await call(job.ctx, (signal) => send(job, id, inputs, signal), true);
+    if (result.ok) {
+      if (job.mode === "batch") {
+        const { batchId } = result.data as { batchId: string };
+        await job.journal.chunkSubmitted(id, { batchId });
+        job.submitted({ batchId }, inputs.length);
+      } else {
+        const runs = (result.data as { workflowRuns: WorkflowRun[] }).workflowRuns;
+        const order = requestOrder(inputs);
+        const pairs = order.map((input, i): [string, string] => [
+          input.key,
+          runs[i]?.id as string,
+        ]);
+        await job.journal.chunkSubmitted(id, { runs: pairs });
+        job.submitted({ runs: pairs }, pairs.length);
+      }
+      return;
+    }
+    if (result.ambiguous) {
+      if (await reconcile(job, id, inputs, attemptAt, job.reconcileDelayMs)) return;
+      continue;
+    }
+    const error = result.error;
+    const status = isApiError(error) ? error.status : undefined;
+    if (status === undefined || status === 401 || status === 403 || status === 429 || status >= 500)
+      throw new SubmissionError(
+        `Submitting ${inputs.length} input(s) failed: ${error.message}${status === 401 || status === 403 ? " Check the API token (EXTEND_API_KEY) and its workspace." : " Nothing was lost: resume the job when the API is reachable."}`,
+        { cause: error },
+      );
+    await job.journal.dropChunk(id);
+    if (inputs.length === 1) {
+      await job.refused(inputs[0] as ChunkInput, error);
+      return;
+    }
+    const half = Math.ceil(inputs.length / 2);
+    await submitChunk(job, inputs.slice(0, half));
+    await submitChunk(job, inputs.slice(half));
+    return;
+  }
+}
+
+/** Runs mode sends files first, then raw texts; the API answers runs in that order. */
+function requestOrder(inputs: ChunkInput[]): ChunkInput[] {
+  return [
+    ...inputs.filter((i) => i.source.kind !== "rawText"),
+    ...inputs.filter((i) => i.source.kind === "rawText"),
+  ];
+}
+
+function fileInput(input: ChunkInput): Schemas["WorkflowRunFileInput"] {
+  const { source } = input;
+  if (source.kind === "url") return { fileUrl: source.url, fileName: source.name };
+  if (source.kind === "fileId") return { fileId: source.fileId };
+  return { fileId: input.fileId as string };
+}
+
+function send(
+  job: SubmitJob,
+  id: string,
+  inputs: ChunkInput[],
+  signal: AbortSignal,
+): Promise<{ data?: unknown; error?: unknown; response?: Response }> {
+  const common = { workflowId: job.workflowId, ...(job.version ? { version: job.version } : {}) };
+  if (job.mode === "batch") {
+    return job.client.POST("/workflow_runs/batch", {
+      signal,
+      body: {
+        ...common,
+        inputs: inputs.map((input) => ({
+          ...(input.source.kind === "rawText"
+            ? { rawText: input.source.rawText }
+            : { file: fileInput(input) }),
+          metadata: { ...job.metadata, ...input.metadata, [KEY_FIELD]: input.key },
+        })),
+      },
+    });
+  }
+  const files = inputs.filter((i) => i.source.kind !== "rawText").map(fileInput);
+  const rawTexts = inputs.flatMap((i) => (i.source.kind === "rawText" ? [i.source.rawText] : []));
+  const inputsOf = files.length ? { files, ...(rawTexts.length ? { rawTexts } : {}) } : { rawTexts };
+  return job.client.POST("/workflow_runs", {
+    signal,
+    body: {
+      ...common,
+      ...inputsOf,
+      ...(job.priority !== undefined ? { priority: job.priority } : {}),
+      // In runs mode metadata belongs to the request: the chunker only groups inputs whose
+      // metadata is the same.
+      metadata: { ...job.metadata, ...inputs[0]?.metadata, [CHUNK_FIELD]: id },
+    },
+  });
+}
+
+
+/**
+ * Looks for the runs an ambiguous submission may have created, newest first, back to a
+ * little before it was sent. Runs mode finds them by the chunk id in their metadata, batch
+ * mode by the input key in the metadata of one run of each unknown batch. Resolves to true
+ * when the chunk was applied (and records its runs), false when it is safe to send again.
+ */
+async function reconcile(
+  job: SubmitJob,
+  id: string,
+  inputs: ChunkInput[],
+  attemptAt: number,
+  delayMs: number,
+): Promise<boolean> {
+  // Give a request the server is still working on time to land before looking.
+  await sleep(delayMs, job.ctx.signal);
+  const turn = job.reconciler.queue.then(() => findChunk(job, id, inputs, attemptAt));
+  job.reconciler.queue = turn.catch(() => {});
+  const found = await turn;
+  job.onReconcile(found);
+  return found;
+}
+
+async function findChunk(
+  job: SubmitJob,
+  id: string,
+  inputs: ChunkInput[],
+  attemptAt: number,
+): Promise<boolean> {
+  const since = attemptAt - job.skewMs;
+  const mine: WorkflowRun[] = [];
+  let pageToken: string | undefined;
+  do {
+    const result = await call(
+      job.readCtx,
+      (signal) =>
+        job.client.GET("/workflow_runs", {
+          signal,
+          params: {
+            query: {
+              workflowId: job.workflowId,
+              sortBy: "createdAt",
+              sortDir: "desc",
+              maxPageSize: 100,
+              ...(pageToken ? { nextPageToken: pageToken } : {}),
+            },
+          },
+        }),
+      false,
+    );
+    if (!result.ok)
+      throw new SubmissionError(
+        `Could not check whether a submission was applied: ${result.error.message} Resume the job when the API answers again; nothing was sent twice.`,
+        { cause: result.error },
+      );
+    let older = false;
+    for (const summary of result.data.workflowRuns) {
+      if (Date.parse(summary.createdAt) < since) {
+        older = true;
+        break;
+      }
+      const tag = summary.batchId ?? summary.id;
+      if (job.reconciler.foreign.has(tag)) continue;
+      if (job.mode === "runs" ? summary.batchId : !summary.batchId) continue;
+      if (job.mode === "runs" && (await job.journal.keyOfRun(summary.id))) continue;
+      if (job.mode === "batch" && (await job.journal.chunkOfBatch(tag))) continue;
+      const run = await getRun(job, summary.id);
+      if (run.metadata?.[job.mode === "runs" ? CHUNK_FIELD : KEY_FIELD] === undefined) {
+        remember(job, tag);
+        continue;
+      }
+      if (job.mode === "batch") {
+        const entry = await job.journal.entry(String(run.metadata[KEY_FIELD]));
+        if (entry?.chunkId !== id) {
+          // Another chunk of this job may still claim it: only forget other jobs' batches.
+          if (!entry) remember(job, tag);
+          continue;
+        }
+        await job.journal.chunkSubmitted(id, { batchId: tag });
+        job.submitted({ batchId: tag }, inputs.length);
+        return true;
+      }
+      if (run.metadata[CHUNK_FIELD] === id) mine.push(run);
+    }
+    pageToken = older ? undefined : result.data.nextPageToken;
+  } while (pageToken);
+  if (job.mode === "batch" || mine.length === 0) return false;
+  const pairs = matchRuns(inputs, mine);
+  await job.journal.chunkSubmitted(id, { runs: pairs });
+  job.submitted({ runs: pairs }, pairs.length);
+  // A server that applied part of a request is not one we know of, but if it happens the
+  // inputs without a run go again on their own rather than being lost.
+  const matched = new Set(pairs.map(([key]) => key));
+  const missing = inputs.filter((input) => !matched.has(input.key));
+  if (missing.length > 0) await submitChunk(job, missing);
+  return true;
+}
+
+function remember(job: SubmitJob, tag: string) {
+  const { foreign } = job.reconciler;
+  if (foreign.size > 10_000) foreign.clear();
+  foreign.add(tag);
+}
+
+async function getRun(job: SubmitJob, runId: string): Promise<WorkflowRun> {
+  const result = await call(
+    job.readCtx,
+    (signal) =>
+      job.client.GET("/workflow_runs/{workflowRunId}", {
+        signal,
+        params: { path: { workflowRunId: runId } },
+      }),
+    false,
+  );
+  if (!result.ok)
+    throw new SubmissionError(
+      `Could not read run ${runId} while checking a submission: ${result.error.message}`,
+      { cause: result.error },
+    );
+  return result.data.workflowRun;
+}
+
+/**
+ * Pairs a chunk's inputs with the runs found for it: uploaded and existing files by file id,
+ * URLs by the file name the runner gave them, raw texts in request order (the API names
+ * their files `raw_text_1.txt`, `raw_text_2.txt`, ...).
+ */
+export function matchRuns(inputs: ChunkInput[], runs: WorkflowRun[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  const left = new Set(runs);
+  const take = (test: (run: WorkflowRun) => boolean) => {
+    for (const run of left)
+      if (test(run)) {
+        left.delete(run);
+        return run;
+      }
+    return undefined;
+  };
+  const texts: ChunkInput[] = [];
+  for (const input of inputs) {
+    const { source } = input;
+    if (source.kind === "rawText") {
+      texts.push(input);
+      continue;
+    }
+    const fileId = source.kind === "fileId" ? source.fileId : input.fileId;
+    const run =
+      source.kind === "url"
+        ? take((r) => r.files[0]?.name === source.name)
+        : take((r) => r.files[0]?.id === fileId);
+    if (run) pairs.push([input.key, run.id]);
+  }
+  const rest = [...left].sort((a, b) =>
+    (a.files[0]?.name ?? "").localeCompare(b.files[0]?.name ?? "", "en", { numeric: true }),
+  );
+  texts.forEach((input, i) => {
+    const run = rest[i];
+    if (run) pairs.push([input.key, run.id]);
+  });
+  return pairs;
+}
