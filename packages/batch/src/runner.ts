@@ -99,6 +99,7 @@ class Runner {
   private readonly uploads: Gate;
   private collector!: Collector;
   private out: WriteStream | undefined;
+  private drained: Promise<void> | undefined;
   private chunk: ChunkInput[] = [];
   private chunkMeta = "";
   private linger: ReturnType<typeof setTimeout> | undefined;
@@ -480,7 +481,13 @@ class Runner {
 
   private async emit(outcome: BatchOutcome): Promise<void> {
     this.tally.record(outcome);
-    if (this.out && !this.out.write(`${JSON.stringify(outcome)}\n`)) await once(this.out, "drain");
+    if (this.out && !this.out.write(`${JSON.stringify(outcome)}\n`)) {
+      // One shared wait: concurrent writers must not each add a drain listener.
+      this.drained ??= once(this.out, "drain").then(() => {
+        this.drained = undefined;
+      });
+      await this.drained;
+    }
     await this.channel.push(outcome);
   }
 
