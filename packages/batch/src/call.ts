@@ -98,7 +98,8 @@ export async function call<T>(
       if (status === 503) {
         budget.spend("status", describe(error));
         wait = advised ?? fullJitter(++failures, policy.baseDelayMs, policy.maxDelayMs, ctx.random);
-        gate.throttled(wait);
+        // Overload: fewer requests in flight for everyone, but only a Retry-After pauses them all.
+        gate.throttled(advised ?? 0);
       } else if (AMBIGUOUS_STATUSES.has(status)) {
         if (createsRuns) return { ok: false, ambiguous: true, error };
         budget.spend("status", describe(error));

@@ -7,7 +7,6 @@ import {
   checkJob,
   type JournalChunk,
   type JournalEntry,
-  type JournalJob,
 } from "./journal.js";
 import type { BatchOutcome } from "./types.js";
 
@@ -115,9 +114,7 @@ export function openFileJournal(path: string): BatchJournal {
     async claim(input, epoch) {
       const row = sql("SELECT * FROM inputs WHERE key = ?").get(input.key) as InputRow | undefined;
       if (!row) {
-        sql(
-          "INSERT INTO inputs (key, seq, epoch, source, metadata) VALUES (?, ?, ?, ?, ?)",
-        ).run(
+        sql("INSERT INTO inputs (key, seq, epoch, source, metadata) VALUES (?, ?, ?, ?, ?)").run(
           input.key,
           ++seq,
           epoch,
@@ -181,14 +178,19 @@ export function openFileJournal(path: string): BatchJournal {
       return row?.id;
     },
     async chunkEntries(chunkId) {
-      return (sql("SELECT * FROM inputs WHERE chunk_id = ? ORDER BY seq").all(chunkId) as InputRow[]).map(
-        toEntry,
-      );
+      return (
+        sql("SELECT * FROM inputs WHERE chunk_id = ? ORDER BY seq").all(chunkId) as InputRow[]
+      ).map(toEntry);
     },
     async openChunks() {
       const rows = sql(
         "SELECT * FROM chunks WHERE id IN (SELECT DISTINCT chunk_id FROM inputs WHERE finished = 0 AND chunk_id IS NOT NULL)",
-      ).all() as Array<{ id: string; state: "pending" | "submitted"; batch_id: string | null; attempt_at: number }>;
+      ).all() as Array<{
+        id: string;
+        state: "pending" | "submitted";
+        batch_id: string | null;
+        attempt_at: number;
+      }>;
       return rows.map(
         (r): JournalChunk => ({
           id: r.id,

@@ -177,10 +177,10 @@ export class Gate {
   }
 
   /**
-   * A throttle (429, 503): halve the concurrency, at most once per `retryAfterMs` window so a
-   * burst of 429s from requests that were already in flight counts once, and pause every
-   * caller until `retryAfterMs` has passed (plus a little jitter so they do not all wake at
-   * the same instant).
+   * A throttle (429, 503): halve the concurrency, at most once per second (or `retryAfterMs`)
+   * so a burst of 429s from requests that were already in flight counts once, and, when the
+   * server said how long, pause every caller until `retryAfterMs` has passed (plus a little
+   * jitter so they do not all wake at the same instant).
    */
   throttled(retryAfterMs: number): void {
     const t = this.now();
@@ -188,6 +188,7 @@ export class Gate {
       this.limit = Math.max(1, this.limit / 2);
       this.lastDecrease = t;
     }
+    if (retryAfterMs <= 0) return;
     const until = t + retryAfterMs + Math.floor(this.random() * Math.min(100, retryAfterMs * 0.05));
     if (until > this.pausedUntil) {
       this.pausedUntil = until;

@@ -20,7 +20,12 @@
 export type { CallResult, RetryPolicy } from "./call.js";
 export { openFileJournal } from "./file-journal.js";
 export { fullJitter, RetryBudgetExhaustedError, type RetryBudgetOptions } from "./gate.js";
-export { type BatchInput, type InputOptions, type InputSource, InvalidInputError } from "./inputs.js";
+export {
+  type BatchInput,
+  type InputOptions,
+  type InputSource,
+  InvalidInputError,
+} from "./inputs.js";
 export {
   type BatchJournal,
   type ClaimResult,

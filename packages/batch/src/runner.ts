@@ -1,6 +1,7 @@
-import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
-import { dirname, join } from "node:path";
 import { once, setMaxListeners } from "node:events";
+import { constants, createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { access } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { createClient, type ExtendClient, isApiError, type WorkflowRun } from "@extendkit/core";
 import { uploadFileFromPath } from "@extendkit/core/node";
 import { type CallContext, call, type RetryPolicy, sleep } from "./call.js";
@@ -8,12 +9,12 @@ import { Channel } from "./channel.js";
 import { Collector } from "./collect.js";
 import { openFileJournal } from "./file-journal.js";
 import { Gate, RetryBudget } from "./gate.js";
-import { inputLabel, prepareInput, type PreparedInput } from "./inputs.js";
+import { inputLabel, type PreparedInput, prepareInput } from "./inputs.js";
 import {
   type BatchJournal,
   createMemoryJournal,
-  JournalExistsError,
   type JournalEntry,
+  JournalExistsError,
 } from "./journal.js";
 import type { BatchOptions } from "./options.js";
 import { type BatchStats, type BatchSummary, createTally } from "./stats.js";
@@ -110,21 +111,30 @@ class Runner {
 
   constructor(options: BatchOptions) {
     if (typeof options?.workflowId !== "string" || options.workflowId === "")
-      throw new TypeError('runBatch: pass `workflowId`, the workflow to run (e.g. "workflow_abc").');
-    if (!options.inputs || !(Symbol.iterator in options.inputs || Symbol.asyncIterator in options.inputs))
+      throw new TypeError(
+        'runBatch: pass `workflowId`, the workflow to run (e.g. "workflow_abc").',
+      );
+    if (
+      !options.inputs ||
+      !(Symbol.iterator in options.inputs || Symbol.asyncIterator in options.inputs)
+    )
       throw new TypeError("runBatch: `inputs` must be an iterable or async iterable of inputs.");
     this.options = options;
     this.mode = options.mode ?? (options.priority !== undefined ? "runs" : "batch");
     if (this.mode !== "runs" && this.mode !== "batch")
-      throw new TypeError(`runBatch: \`mode\` must be "runs" or "batch"; got ${JSON.stringify(options.mode)}.`);
+      throw new TypeError(
+        `runBatch: \`mode\` must be "runs" or "batch"; got ${JSON.stringify(options.mode)}.`,
+      );
     if (this.mode === "batch" && options.priority !== undefined)
       throw new TypeError(
-        "runBatch: `priority` needs runs mode; the batch endpoint always runs at priority 90. Drop `mode: \"batch\"` or `priority`.",
+        'runBatch: `priority` needs runs mode; the batch endpoint always runs at priority 90. Drop `mode: "batch"` or `priority`.',
       );
     const limit = this.mode === "runs" ? 50 : 1000;
     this.chunkSize = options.chunkSize ?? limit;
     if (!Number.isInteger(this.chunkSize) || this.chunkSize < 1 || this.chunkSize > limit)
-      throw new RangeError(`runBatch: \`chunkSize\` must be a whole number from 1 to ${limit} in ${this.mode} mode; got ${options.chunkSize}.`);
+      throw new RangeError(
+        `runBatch: \`chunkSize\` must be a whole number from 1 to ${limit} in ${this.mode} mode; got ${options.chunkSize}.`,
+      );
     const token = options.client?.token ?? process.env.EXTEND_API_KEY;
     if (!token)
       throw new TypeError(
@@ -155,7 +165,9 @@ class Runner {
     setMaxListeners(0, this.abort.signal);
     this.tally = createTally(Date.now());
     if (options.expectedInputs !== undefined) this.tally.stats.expected = options.expectedInputs;
-    options.signal?.addEventListener("abort", () => this.fail(options.signal?.reason), { once: true });
+    options.signal?.addEventListener("abort", () => this.fail(options.signal?.reason), {
+      once: true,
+    });
   }
 
   start(): Channel<BatchOutcome> {
@@ -190,7 +202,9 @@ class Runner {
         ? createMemoryJournal()
         : typeof options.journal === "object"
           ? options.journal
-          : openFileJournal(options.journal ?? join(".extendkit", "batch", `${options.workflowId}.journal`));
+          : openFileJournal(
+              options.journal ?? join(".extendkit", "batch", `${options.workflowId}.journal`),
+            );
     try {
       const opened = await this.journal.open({
         workflowId: options.workflowId,
@@ -289,7 +303,8 @@ class Runner {
   /** On resume: outcomes first, then re-attach to submissions in flight. */
   private async restore(): Promise<void> {
     if (!this.options.resume) return;
-    for await (const outcome of this.journal.outcomes()) await this.emit({ ...outcome, fromJournal: true });
+    for await (const outcome of this.journal.outcomes())
+      await this.emit({ ...outcome, fromJournal: true });
     for (const chunk of await this.journal.openChunks()) {
       const entries = (await this.journal.chunkEntries(chunk.id)).filter((e) => !e.finished);
       this.tally.stats.inFlight += entries.length;
@@ -358,6 +373,20 @@ class Runner {
 
   private async upload(entry: JournalEntry): Promise<void> {
     const source = entry.source as { path: string; name: string };
+    const unreadable = await access(source.path, constants.R_OK).then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    if (unreadable) {
+      await this.finishOutcome({
+        key: entry.key,
+        input: inputLabel(entry.source),
+        status: "ERROR",
+        error: { message: `Cannot read ${source.path}: ${unreadable.message}` },
+        finishedAt: new Date().toISOString(),
+      });
+      return;
+    }
     const result = await call(
       this.ctx.upload,
       (signal) => uploadFileFromPath(this.client, source.path, { name: source.name, signal }),
@@ -387,7 +416,10 @@ class Runner {
       const meta = JSON.stringify(input.metadata ?? null);
       const clash =
         input.source.kind === "url" &&
-        this.chunk.some((c) => c.source.kind === "url" && c.source.name === (input.source as { name: string }).name);
+        this.chunk.some(
+          (c) =>
+            c.source.kind === "url" && c.source.name === (input.source as { name: string }).name,
+        );
       if (this.chunk.length > 0 && (meta !== this.chunkMeta || clash)) this.flush();
       this.chunkMeta = meta;
     }
@@ -407,7 +439,9 @@ class Runner {
   }
 
   private spawn(task: Promise<void>): void {
-    const tracked = task.catch((error) => this.fail(error)).finally(() => this.tasks.delete(tracked));
+    const tracked = task
+      .catch((error) => this.fail(error))
+      .finally(() => this.tasks.delete(tracked));
     this.tasks.add(tracked);
   }
 
@@ -456,7 +490,14 @@ class Runner {
       runId: run.id,
       ...(run.batchId ? { batchId: run.batchId } : {}),
       ...(entry.fileId ? { fileId: entry.fileId } : {}),
-      ...(failed ? { error: { message: reason ?? `The run ended ${run.status}.`, ...(run.failureReason ? { code: run.failureReason } : {}) } } : {}),
+      ...(failed
+        ? {
+            error: {
+              message: reason ?? `The run ended ${run.status}.`,
+              ...(run.failureReason ? { code: run.failureReason } : {}),
+            },
+          }
+        : {}),
       run,
       finishedAt: new Date().toISOString(),
     });
@@ -501,6 +542,10 @@ class Runner {
 
 function errorInfo(error: unknown): NonNullable<BatchOutcome["error"]> {
   if (isApiError(error))
-    return { message: error.message, status: error.status, ...(error.code ? { code: error.code } : {}) };
+    return {
+      message: error.message,
+      status: error.status,
+      ...(error.code ? { code: error.code } : {}),
+    };
   return { message: error instanceof Error ? error.message : String(error) };
 }

@@ -71,10 +71,7 @@ export async function submitChunk(
       } else {
         const runs = (result.data as { workflowRuns: WorkflowRun[] }).workflowRuns;
         const order = requestOrder(inputs);
-        const pairs = order.map((input, i): [string, string] => [
-          input.key,
-          runs[i]?.id as string,
-        ]);
+        const pairs = order.map((input, i): [string, string] => [input.key, runs[i]?.id as string]);
         await job.journal.chunkSubmitted(id, { runs: pairs });
         job.submitted({ runs: pairs }, pairs.length);
       }
@@ -141,7 +138,9 @@ function send(
   }
   const files = inputs.filter((i) => i.source.kind !== "rawText").map(fileInput);
   const rawTexts = inputs.flatMap((i) => (i.source.kind === "rawText" ? [i.source.rawText] : []));
-  const inputsOf = files.length ? { files, ...(rawTexts.length ? { rawTexts } : {}) } : { rawTexts };
+  const inputsOf = files.length
+    ? { files, ...(rawTexts.length ? { rawTexts } : {}) }
+    : { rawTexts };
   return job.client.POST("/workflow_runs", {
     signal,
     body: {
@@ -154,7 +153,6 @@ function send(
     },
   });
 }
-
 
 /**
  * Looks for the runs an ambiguous submission may have created, newest first, back to a

@@ -27,7 +27,8 @@ async function admin(emulator: Emulator, method: string, path: string, body?: un
     headers: { authorization: `Bearer ${emulator.token}`, "content-type": "application/json" },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  if (!response.ok)
+    throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
 }
 
 export function setFaults(emulator: Emulator, seed: number, rules: FaultRule[]) {

@@ -1,0 +1,186 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Emulator, startEmulator } from "@extendkit/emulator";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BatchOutcome } from "../src/index.js";
+import { FAULTS, scratch, serverRuns, setFaults } from "./helpers.js";
+
+const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+
+interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; stdin?: string; cwd?: string } = {},
+) {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, EXTEND_BASE_URL: undefined, ...options.env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => {
+    stdout += d;
+  });
+  child.stderr.on("data", (d) => {
+    stderr += d;
+  });
+  if (options.stdin !== undefined) child.stdin.end(options.stdin);
+  else child.stdin.end();
+  const finished = new Promise<Finished>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, finished };
+}
+
+function results(path: string): BatchOutcome[] {
+  return readFileSync(path, "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as BatchOutcome);
+}
+
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0, concurrency: 8 });
+});
+afterAll(async () => {
+  await emulator.close();
+});
+
+const env = () => ({ EXTEND_API_KEY: emulator.token });
+const base = () => ["--base-url", emulator.url, "--poll-interval", "100", "--progress", "lines"];
+
+describe("extendkit --help", () => {
+  it("documents every option the command takes", async () => {
+    const { finished } = cli(["batch", "run", "--help"]);
+    const { code, stdout } = await finished;
+    expect(code).toBe(0);
+    const source = readFileSync(new URL("../src/cli.ts", import.meta.url), "utf8");
+    const block = /const OPTIONS = \{([\s\S]*?)\} as const;/.exec(source)?.[1] ?? "";
+    const names = [...block.matchAll(/^\s+"?([a-z-]+)"?: \{/gm)].map((m) => m[1]);
+    expect(names.length).toBeGreaterThan(10);
+    for (const name of names) expect(stdout).toContain(`--${name}`);
+    for (const word of ["EXTEND_API_KEY", "Exit status", "stdin"]) expect(stdout).toContain(word);
+  });
+});
+
+describe("extendkit batch run", () => {
+  it("refuses a command line without a workflow, with exit status 2", async () => {
+    const { code, stderr } = await cli(["batch", "run", "a.pdf"], { env: env() }).finished;
+    expect(code).toBe(2);
+    expect(stderr).toContain("--workflow is required");
+  });
+
+  it("says where the token goes when EXTEND_API_KEY is missing", async () => {
+    const { code, stderr } = await cli(["batch", "run", "-w", "workflow_x", "a.pdf"], {
+      env: { EXTEND_API_KEY: undefined },
+    }).finished;
+    expect(code).toBe(2);
+    expect(stderr).toContain("EXTEND_API_KEY is not set");
+  });
+
+  it("reads inputs from stdin, and exits 1 naming the input that failed", async () => {
+    const dir = scratch();
+    const paths = Array.from({ length: 12 }, (_, i) => {
+      const path = join(dir, `note-${i}.txt`);
+      writeFileSync(path, `Invoice #S-${i}\nTotal: $${i + 5}.00\n`);
+      return path;
+    });
+    const out = join(dir, "out.jsonl");
+    const { code, stderr } = await cli(
+      ["batch", "run", "-w", emulator.seed.workflowId, ...base(), "--out", out, "-"],
+      { env: env(), stdin: `${[...paths, join(dir, "missing.pdf")].join("\n")}\n` },
+    ).finished;
+    expect(code).toBe(1);
+    const lines = results(out);
+    expect(lines).toHaveLength(13);
+    expect(lines.filter((l) => l.status === "PROCESSED")).toHaveLength(12);
+    expect(stderr).toMatch(/ERROR .*missing\.pdf: Cannot read/);
+    expect(stderr).toContain("13 inputs: ERROR 1, PROCESSED 12");
+  });
+
+  it("after SIGKILL mid-batch, --resume ends with exactly one run per input", async () => {
+    const dir = scratch();
+    const N = 2000;
+    for (let i = 0; i < N; i++)
+      writeFileSync(
+        join(dir, `inv-${String(i).padStart(4, "0")}.txt`),
+        `Invoice #K-${i}\nTotal: $${(i % 50) + 3}.00\n`,
+      );
+    const workflowId = emulator.seed.reviewWorkflowId;
+    await setFaults(emulator, 11, FAULTS);
+    const out = join(dir, "results.jsonl");
+    const args = [
+      "batch",
+      "run",
+      "-w",
+      workflowId,
+      ...base(),
+      "--mode",
+      "runs",
+      "--out",
+      out,
+      join(dir, "inv-*.txt"),
+    ];
+    const first = cli(args, { env: env() });
+    // Kill once a good part of the job has runs, so the journal holds submitted, pending and
+    // unsent inputs at the moment the process dies.
+    await waitFor(first.child, async () => (await countRuns(workflowId)) >= 600);
+    first.child.kill("SIGKILL");
+    const killed = await first.finished;
+    expect(killed.signal).toBe("SIGKILL");
+    const before = await countRuns(workflowId);
+    expect(before).toBeLessThan(N);
+
+    await setFaults(emulator, 12, FAULTS);
+    const second = await cli([...args, "--resume"], { env: env() }).finished;
+    expect(second.stderr).toContain(`${N} inputs:`);
+    // The review workflow leaves every run waiting for a person: a final state for the batch.
+    expect(second.code).toBe(0);
+    const runs = await serverRuns(emulator, workflowId);
+    expect(runs).toHaveLength(N);
+    const lines = results(out);
+    expect(lines).toHaveLength(N);
+    expect(new Set(lines.map((l) => l.key)).size).toBe(N);
+    expect(new Set(lines.map((l) => l.runId))).toEqual(new Set(runs.map((r) => r.id)));
+    expect(lines.some((l) => l.fromJournal)).toBe(true);
+  });
+});
+
+async function countRuns(workflowId: string): Promise<number> {
+  let n = 0;
+  let token: string | undefined;
+  do {
+    const url = new URL(`${emulator.url}/workflow_runs`);
+    url.searchParams.set("workflowId", workflowId);
+    url.searchParams.set("maxPageSize", "1000");
+    if (token) url.searchParams.set("nextPageToken", token);
+    // Straight to the server with a header that skips fault injection is not available, so
+    // read through faults: a failed read is simply asked again.
+    const response = await fetch(url, {
+      headers: { authorization: `Bearer ${emulator.token}`, "x-extend-api-version": "2025-04-21" },
+    }).catch(() => undefined);
+    if (!response?.ok) continue;
+    const page = (await response.json()) as { workflowRuns: unknown[]; nextPageToken?: string };
+    n += page.workflowRuns.length;
+    token = page.nextPageToken;
+  } while (token);
+  return n;
+}
+
+async function waitFor(child: ChildProcess, test: () => Promise<boolean>) {
+  for (;;) {
+    if (child.exitCode !== null) throw new Error("the CLI ended before it could be killed");
+    if (await test()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
