@@ -2,12 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "libsql";
 import type { InputSource } from "./inputs.js";
-import {
-  type BatchJournal,
-  checkJob,
-  type JournalChunk,
-  type JournalEntry,
-} from "./journal.js";
+import { type BatchJournal, checkJob, type JournalChunk, type JournalEntry } from "./journal.js";
 import type { BatchOutcome } from "./types.js";
 
 const SCHEMA = `
