@@ -1,7 +1,7 @@
 import { defineConfig } from "tsdown";
 
 export default defineConfig({
-  entry: ["src/run.ts"],
+  entry: ["src/run.ts", "src/batch-worker.ts"],
   format: ["esm"],
   platform: "node",
   fixedExtension: false,

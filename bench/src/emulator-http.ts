@@ -6,17 +6,23 @@ import type { Row } from "./types.js";
 
 const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = 32;
-const TOKEN = "bench_token";
+export const TOKEN = "bench_token";
 
 /** Starts the emulator CLI in its own process, so the load generator does not share its event loop. */
-async function startEmulatorProcess(): Promise<{ url: string; child: ChildProcess }> {
+export async function startEmulatorProcess(
+  extra: string[] = [],
+): Promise<{ url: string; child: ChildProcess }> {
   const require = createRequire(import.meta.url);
   const cli = require
     .resolve("@extendkit/emulator/package.json")
     .replace(/package\.json$/, "dist/cli.js");
   const child = spawn(
     process.execPath,
-    [cli, "--port", "0", "--db", ":memory:", "--quiet", "--page-latency", "0", "--token", TOKEN],
+    [
+      cli,
+      ...["--port", "0", "--db", ":memory:", "--quiet", "--page-latency", "0", "--token", TOKEN],
+      ...extra,
+    ],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },

@@ -2,6 +2,7 @@
  * Runs every benchmark of the project and prints one table. `pnpm bench` from the root.
  * Set BENCH_DURATION (seconds per load test) to shorten or lengthen the HTTP runs.
  */
+import { batchRunner } from "./batch-runner.js";
 import { clientOverhead } from "./client-overhead.js";
 import { emulatorHttp } from "./emulator-http.js";
 import { parseThroughput } from "./parse-throughput.js";
@@ -11,6 +12,7 @@ const suites: Array<[string, () => Promise<Row[]>]> = [
   ["client overhead", clientOverhead],
   ["emulator over HTTP", emulatorHttp],
   ["parse throughput", parseThroughput],
+  ["batch runner", batchRunner],
 ];
 
 // `pnpm bench -- client` runs only the suites whose name contains "client".

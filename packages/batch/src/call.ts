@@ -41,6 +41,29 @@ export interface CallContext {
   random: () => number;
   /** Counts retries, for the job's statistics. */
   onRetry: () => void;
+  /** The server's clock, learned from the `Date` header of its answers. */
+  clock: ServerClock;
+}
+
+/**
+ * The offset between the server's clock and ours. Times compared with the server's
+ * timestamps (when looking for runs a request may have created) are taken on its clock, so a
+ * skewed local clock cannot hide them.
+ */
+export class ServerClock {
+  private offsetMs = 0;
+
+  /** Now, on the server's clock. */
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+
+  observe(response: Response | undefined): void {
+    const date = response?.headers.get("date");
+    const at = date ? Date.parse(date) : Number.NaN;
+    // The header has whole seconds: the middle of that second is the best guess.
+    if (!Number.isNaN(at)) this.offsetMs = at + 500 - Date.now();
+  }
 }
 
 type Answer<T> = { data?: T; error?: unknown; response?: Response };
@@ -66,14 +89,21 @@ export async function call<T>(
     await gate.acquire(ctx.signal);
     let answer: Answer<T> | undefined;
     let thrown: unknown;
+    // Each request gets its own short-lived signal: handing the job's long-lived one to
+    // fetch makes every request's AbortSignal.any() hang on to it until the job ends.
+    const request = new AbortController();
+    const abort = () => request.abort(ctx.signal.reason);
+    ctx.signal.addEventListener("abort", abort, { once: true });
     try {
-      answer = await send(ctx.signal);
+      answer = await send(request.signal);
     } catch (error) {
       thrown = error;
     } finally {
+      ctx.signal.removeEventListener("abort", abort);
       gate.release();
     }
     ctx.signal.throwIfAborted();
+    ctx.clock.observe(answer?.response);
     if (answer && !answer.error && answer.response?.ok !== false) {
       gate.success();
       budget.earn();

@@ -21,6 +21,7 @@ export interface CollectJob {
 // How far back each sweep looks past the newest change the previous sweep saw: covers
 // equal timestamps and runs that changed while it was paging.
 const OVERLAP_MS = 2000;
+const PAGE_SIZE = 100;
 
 /**
  * Finds finished runs. Each sweep lists the workflow's runs by `updatedAt`, newest first,
@@ -30,6 +31,9 @@ const OVERLAP_MS = 2000;
  */
 export class Collector {
   private watermark: number;
+  // Runs recorded lately: each sweep sees the last OVERLAP_MS again, and these need no lookup.
+  private recent = new Set<string>();
+  private older = new Set<string>();
 
   constructor(
     private readonly job: CollectJob,
@@ -43,21 +47,19 @@ export class Collector {
     const { job } = this;
     let top: number | undefined;
     let token: string | undefined;
-    let complete = true;
-    const work: Array<Promise<number>> = [];
+    let found = 0;
     do {
       const page = await this.list({
         workflowId: job.workflowId,
         sortBy: "updatedAt",
         sortDir: "desc",
-        maxPageSize: 1000,
+        maxPageSize: PAGE_SIZE,
         ...(token ? { nextPageToken: token } : {}),
       });
-      if (!page) {
-        complete = false;
-        break;
-      }
+      // A sweep cut short by a failed read starts from the same place next time.
+      if (!page) return found;
       token = page.nextPageToken;
+      const work: Array<Promise<number>> = [];
       for (const summary of page.workflowRuns) {
         const at = Date.parse(summary.updatedAt);
         top ??= at;
@@ -67,11 +69,11 @@ export class Collector {
         }
         work.push(this.consider(summary));
       }
+      // One page at a time: memory stays bounded by a page, not by what finished.
+      for (const n of await Promise.all(work)) found += n;
     } while (token);
-    const counts = await Promise.all(work);
-    // A sweep cut short by a failed read starts from the same place next time.
-    if (complete && top !== undefined) this.watermark = Math.max(this.watermark, top - OVERLAP_MS);
-    return counts.reduce((a, b) => a + b, 0);
+    if (top !== undefined) this.watermark = Math.max(this.watermark, top - OVERLAP_MS);
+    return found;
   }
 
   /** Asks about every open batch and run directly. */
@@ -83,7 +85,7 @@ export class Collector {
       do {
         const page = await this.list({
           batchId,
-          maxPageSize: 1000,
+          maxPageSize: PAGE_SIZE,
           ...(token ? { nextPageToken: token } : {}),
         });
         if (!page) break;
@@ -106,17 +108,28 @@ export class Collector {
         : undefined);
     if (!key) return false;
     await this.job.finish(key, run);
+    this.remember(run.id);
     return true;
   }
 
   private async consider(summary: WorkflowRunSummary): Promise<number> {
     if (!FINAL_RUN_STATUSES.has(summary.status)) return 0;
+    if (this.recent.has(summary.id) || this.older.has(summary.id)) return 0;
     if (this.job.runs.has(summary.id)) return this.fetch(summary.id);
     if (!summary.batchId || !this.job.batches.has(summary.batchId)) return 0;
     // Batch runs are known by key only once fetched; skip the ones already recorded.
     const key = await this.job.journal.keyOfRun(summary.id);
     if (key && (await this.job.journal.entry(key))?.finished) return 0;
     return this.fetch(summary.id);
+  }
+
+  private remember(runId: string) {
+    // Two generations, so the set stays bounded without forgetting the newest ids.
+    if (this.recent.size >= 5000) {
+      this.older = this.recent;
+      this.recent = new Set();
+    }
+    this.recent.add(runId);
   }
 
   private async fetch(runId: string): Promise<number> {

@@ -189,7 +189,9 @@ export class Gate {
       this.lastDecrease = t;
     }
     if (retryAfterMs <= 0) return;
-    const until = t + retryAfterMs + Math.floor(this.random() * Math.min(100, retryAfterMs * 0.05));
+    // A little jitter (2%, at most 20 ms) so callers in several processes do not wake in step;
+    // more would only leave the server's refilled tokens unused.
+    const until = t + retryAfterMs + Math.floor(this.random() * Math.min(20, retryAfterMs * 0.02));
     if (until > this.pausedUntil) {
       this.pausedUntil = until;
       this.pauses++;

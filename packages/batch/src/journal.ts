@@ -29,7 +29,7 @@ export interface JournalChunk {
   /** `pending`: sent (or about to be) with no answer yet; `submitted`: runs exist. */
   state: "pending" | "submitted";
   batchId?: string;
-  /** When it was (last) sent, in ms since the epoch. */
+  /** When it was (last) sent, in ms since the epoch on the server's clock. */
   attemptAt: number;
 }
 

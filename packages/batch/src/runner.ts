@@ -4,7 +4,7 @@ import { access } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { createClient, type ExtendClient, isApiError, type WorkflowRun } from "@extendkit/core";
 import { uploadFileFromPath } from "@extendkit/core/node";
-import { type CallContext, call, type RetryPolicy, sleep } from "./call.js";
+import { type CallContext, call, type RetryPolicy, ServerClock, sleep } from "./call.js";
 import { Channel } from "./channel.js";
 import { Collector } from "./collect.js";
 import { openFileJournal } from "./file-journal.js";
@@ -146,7 +146,9 @@ class Runner {
     this.budget = new RetryBudget(options.retryBudget);
     this.submitGate = new Gate({ maxConcurrency: options.concurrency ?? 4, random });
     this.uploads = new Gate({ maxConcurrency: options.uploadConcurrency ?? 8, random });
+    const clock = new ServerClock();
     const context = (gate: Gate): CallContext => ({
+      clock,
       gate,
       budget: this.budget,
       policy,
@@ -271,8 +273,9 @@ class Runner {
       ...(options.priority !== undefined ? { priority: options.priority } : {}),
       ...(options.metadata ? { metadata: options.metadata } : {}),
       reconcileDelayMs: options.reconcileDelayMs ?? 2000,
-      skewMs: 60_000,
-      reconciler: { queue: Promise.resolve(), foreign: new Set() },
+      // The Date header is whole seconds; two cover it and any reordering on the server.
+      skewMs: 2000,
+      reconciler: { queue: Promise.resolve(), seen: new Map() },
       submitted: (result, size) => {
         this.tally.stats.submitRequests++;
         this.tally.stats.submitted += size;

@@ -22,7 +22,7 @@ export interface SubmitJob {
   priority?: number;
   metadata?: Record<string, unknown>;
   reconcileDelayMs: number;
-  /** How far before a request's send time its runs may be stamped (clock skew). */
+  /** How far before a request's send time (on the server's clock) its runs may be stamped. */
   skewMs: number;
   /** Called with the runs a chunk of `size` inputs created: a batch id, or run ids per key. */
   submitted(result: { batchId?: string; runs?: Array<[string, string]> }, size: number): void;
@@ -30,8 +30,8 @@ export interface SubmitJob {
   refused(input: ChunkInput, error: Error): Promise<void>;
   /** Counts reconciliations, for statistics. */
   onReconcile(found: boolean): void;
-  /** Reconciliations take turns; runs and batches of other jobs are fetched once each. */
-  reconciler: { queue: Promise<unknown>; foreign: Set<string> };
+  /** Reconciliations take turns, and share what they learned about recent runs. */
+  reconciler: { queue: Promise<unknown>; seen: Map<string, Sighting> };
 }
 
 /** Ends the job: the API cannot take the submission now, and retrying blindly is unsafe. */
@@ -60,7 +60,7 @@ export async function submitChunk(
   let attemptAt: number;
   if (restored && (await reconcile(job, id, inputs, restored.attemptAt, 0))) return;
   for (;;) {
-    attemptAt = Date.now();
+    attemptAt = job.ctx.clock.now();
     await job.journal.beginChunk({ id, attemptAt, keys: inputs.map((i) => i.key) });
     const result = await call(job.ctx, (signal) => send(job, id, inputs, signal), true);
     if (result.ok) {
@@ -176,6 +176,15 @@ async function reconcile(
   return found;
 }
 
+/** What reconciliation learned about one run (runs mode) or batch (batch mode). */
+export interface Sighting {
+  /** The chunk it belongs to; null when it is not this job's. */
+  chunk: string | null;
+  runId: string;
+  fileId?: string;
+  fileName?: string;
+}
+
 async function findChunk(
   job: SubmitJob,
   id: string,
@@ -183,7 +192,7 @@ async function findChunk(
   attemptAt: number,
 ): Promise<boolean> {
   const since = attemptAt - job.skewMs;
-  const mine: WorkflowRun[] = [];
+  const mine: Sighting[] = [];
   let pageToken: string | undefined;
   do {
     const result = await call(
@@ -196,7 +205,7 @@ async function findChunk(
               workflowId: job.workflowId,
               sortBy: "createdAt",
               sortDir: "desc",
-              maxPageSize: 100,
+              maxPageSize: 1000,
               ...(pageToken ? { nextPageToken: pageToken } : {}),
             },
           },
@@ -214,28 +223,16 @@ async function findChunk(
         older = true;
         break;
       }
-      const tag = summary.batchId ?? summary.id;
-      if (job.reconciler.foreign.has(tag)) continue;
       if (job.mode === "runs" ? summary.batchId : !summary.batchId) continue;
-      if (job.mode === "runs" && (await job.journal.keyOfRun(summary.id))) continue;
-      if (job.mode === "batch" && (await job.journal.chunkOfBatch(tag))) continue;
-      const run = await getRun(job, summary.id);
-      if (run.metadata?.[job.mode === "runs" ? CHUNK_FIELD : KEY_FIELD] === undefined) {
-        remember(job, tag);
-        continue;
-      }
+      const sighting = await sight(job, summary.batchId ?? summary.id, summary.id);
+      if (sighting?.chunk !== id) continue;
       if (job.mode === "batch") {
-        const entry = await job.journal.entry(String(run.metadata[KEY_FIELD]));
-        if (entry?.chunkId !== id) {
-          // Another chunk of this job may still claim it: only forget other jobs' batches.
-          if (!entry) remember(job, tag);
-          continue;
-        }
-        await job.journal.chunkSubmitted(id, { batchId: tag });
-        job.submitted({ batchId: tag }, inputs.length);
+        const batchId = summary.batchId as string;
+        await job.journal.chunkSubmitted(id, { batchId });
+        job.submitted({ batchId }, inputs.length);
         return true;
       }
-      if (run.metadata[CHUNK_FIELD] === id) mine.push(run);
+      mine.push(sighting);
     }
     pageToken = older ? undefined : result.data.nextPageToken;
   } while (pageToken);
@@ -251,10 +248,36 @@ async function findChunk(
   return true;
 }
 
-function remember(job: SubmitJob, tag: string) {
-  const { foreign } = job.reconciler;
-  if (foreign.size > 10_000) foreign.clear();
-  foreign.add(tag);
+/**
+ * Which chunk a run (or the batch it is in) belongs to: runs and batches already recorded
+ * are skipped, the rest are fetched once and remembered, so reconciliations that look at the
+ * same recent runs do not fetch them again.
+ */
+async function sight(job: SubmitJob, tag: string, runId: string): Promise<Sighting | undefined> {
+  const { seen } = job.reconciler;
+  const known = seen.get(tag);
+  if (known) return known;
+  if (job.mode === "runs" ? await job.journal.keyOfRun(runId) : await job.journal.chunkOfBatch(tag))
+    return undefined;
+  const run = await getRun(job, runId);
+  let chunk: string | null = null;
+  if (job.mode === "runs") {
+    const field = run.metadata?.[CHUNK_FIELD];
+    chunk = typeof field === "string" ? field : null;
+  } else {
+    const key = run.metadata?.[KEY_FIELD];
+    chunk = typeof key === "string" ? ((await job.journal.entry(key))?.chunkId ?? null) : null;
+  }
+  const file = run.files[0];
+  const sighting: Sighting = {
+    chunk,
+    runId: run.id,
+    ...(file?.id ? { fileId: file.id } : {}),
+    ...(file?.name ? { fileName: file.name } : {}),
+  };
+  if (seen.size >= 20_000) seen.clear();
+  seen.set(tag, sighting);
+  return sighting;
 }
 
 async function getRun(job: SubmitJob, runId: string): Promise<WorkflowRun> {
@@ -280,10 +303,10 @@ async function getRun(job: SubmitJob, runId: string): Promise<WorkflowRun> {
  * URLs by the file name the runner gave them, raw texts in request order (the API names
  * their files `raw_text_1.txt`, `raw_text_2.txt`, ...).
  */
-export function matchRuns(inputs: ChunkInput[], runs: WorkflowRun[]): Array<[string, string]> {
+export function matchRuns(inputs: ChunkInput[], runs: Sighting[]): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   const left = new Set(runs);
-  const take = (test: (run: WorkflowRun) => boolean) => {
+  const take = (test: (run: Sighting) => boolean) => {
     for (const run of left)
       if (test(run)) {
         left.delete(run);
@@ -301,16 +324,16 @@ export function matchRuns(inputs: ChunkInput[], runs: WorkflowRun[]): Array<[str
     const fileId = source.kind === "fileId" ? source.fileId : input.fileId;
     const run =
       source.kind === "url"
-        ? take((r) => r.files[0]?.name === source.name)
-        : take((r) => r.files[0]?.id === fileId);
-    if (run) pairs.push([input.key, run.id]);
+        ? take((r) => r.fileName === source.name)
+        : take((r) => r.fileId === fileId);
+    if (run) pairs.push([input.key, run.runId]);
   }
   const rest = [...left].sort((a, b) =>
-    (a.files[0]?.name ?? "").localeCompare(b.files[0]?.name ?? "", "en", { numeric: true }),
+    (a.fileName ?? "").localeCompare(b.fileName ?? "", "en", { numeric: true }),
   );
   texts.forEach((input, i) => {
     const run = rest[i];
-    if (run) pairs.push([input.key, run.id]);
+    if (run) pairs.push([input.key, run.runId]);
   });
   return pairs;
 }
