@@ -18,8 +18,8 @@ import {
 } from "./journal.js";
 import type { BatchOptions } from "./options.js";
 import { type BatchStats, type BatchSummary, createTally } from "./stats.js";
-import { type ChunkInput, type SubmitJob, submitChunk } from "./submit.js";
-import type { BatchOutcome } from "./types.js";
+import { CHUNK_FIELD, type ChunkInput, KEY_FIELD, type SubmitJob, submitChunk } from "./submit.js";
+import { type BatchOutcome, FINAL_RUN_STATUSES } from "./types.js";
 
 const DEFAULT_POLICY: Required<RetryPolicy> = {
   maxAttempts: 8,
@@ -87,6 +87,8 @@ class Runner {
   private readonly chunkSize: number;
   private readonly channel = new Channel<BatchOutcome>(256);
   private readonly abort = new AbortController();
+  private readonly idle = new AbortController();
+  private readonly wake = AbortSignal.any([this.abort.signal, this.idle.signal]);
   private started = false;
   private readonly client: ExtendClient;
   private journal!: BatchJournal;
@@ -95,6 +97,8 @@ class Runner {
   private readonly budget: RetryBudget;
   private readonly ctx: { submit: CallContext; upload: CallContext; read: CallContext };
   private readonly runs = new Map<string, string>();
+  // Final runs from webhooks that came before their run ids were known.
+  private readonly early = new Map<string, WorkflowRun>();
   private readonly batches = new Map<string, number>();
   private readonly tasks = new Set<Promise<void>>();
   private readonly uploads: Gate;
@@ -188,8 +192,23 @@ class Runner {
     return this.tally.summary(Date.now());
   }
 
-  notify(run: WorkflowRun): Promise<boolean> {
-    return this.collector ? this.collector.offer(run) : Promise.resolve(false);
+  async notify(run: WorkflowRun): Promise<boolean> {
+    if (!this.collector || !FINAL_RUN_STATUSES.has(run.status)) return false;
+    if (await this.collector.offer(run)) return true;
+    // A webhook can beat the answer to the request that created its run.
+    const key = run.metadata?.[KEY_FIELD];
+    if (typeof key === "string") {
+      const entry = await this.journal.entry(key);
+      if (!entry?.chunkId || entry.finished) return false;
+      await this.finishRun(key, run);
+      return true;
+    }
+    const chunk = run.metadata?.[CHUNK_FIELD];
+    if (typeof chunk !== "string" || (await this.journal.chunkEntries(chunk)).length === 0)
+      return false;
+    if (this.early.size >= 10_000) this.early.clear();
+    this.early.set(run.id, run);
+    return true;
   }
 
   private fail(error: unknown): void {
@@ -247,6 +266,8 @@ class Runner {
           this.abort.signal.addEventListener("abort", () => resolve(), { once: true });
         });
       this.abort.signal.throwIfAborted();
+      // Every input has its outcome: wake the collector from its sleep so it ends now.
+      this.idle.abort();
       await collecting;
       this.report();
     } finally {
@@ -280,7 +301,14 @@ class Runner {
         this.tally.stats.submitRequests++;
         this.tally.stats.submitted += size;
         if (result.batchId) this.batches.set(result.batchId, size);
-        for (const [key, runId] of result.runs ?? []) this.runs.set(runId, key);
+        for (const [key, runId] of result.runs ?? []) {
+          this.runs.set(runId, key);
+          const early = this.early.get(runId);
+          if (early) {
+            this.early.delete(runId);
+            this.spawn(this.finishRun(key, early));
+          }
+        }
       },
       refused: async (input, error) => {
         await this.finishOutcome({
@@ -467,8 +495,8 @@ class Runner {
     let lastCheck = Date.now();
     while (!this.abort.signal.aborted && (this.reading || this.tally.stats.inFlight > 0)) {
       this.report();
-      await sleep(interval, this.abort.signal).catch(() => {});
-      if (this.abort.signal.aborted) return;
+      await sleep(interval, this.wake).catch(() => {});
+      if (this.abort.signal.aborted || this.idle.signal.aborted) return;
       const found = await this.collector.sweep();
       quiet = found > 0 ? 0 : quiet + 1;
       // Sweeps see what changed; a direct check now and then covers anything they missed.

@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { type ChunkInput, chunkIdOf, matchRuns } from "../src/submit.js";
+
+const inputs: ChunkInput[] = [
+  { key: "k_text_1", source: { kind: "rawText", rawText: "one" } },
+  { key: "k_path", source: { kind: "path", path: "/a.pdf", name: "a.pdf" }, fileId: "file_up" },
+  { key: "k_text_2", source: { kind: "rawText", rawText: "two" } },
+  { key: "k_url", source: { kind: "url", url: "https://x.test/b.pdf", name: "b.pdf" } },
+  { key: "k_id", source: { kind: "fileId", fileId: "file_old" } },
+];
+
+describe("matchRuns", () => {
+  it("pairs files by id, URLs by name and raw texts by their numbered file names", () => {
+    const runs = [
+      { chunk: "ck", runId: "run_t2", fileId: "f2", fileName: "raw_text_2.txt" },
+      { chunk: "ck", runId: "run_url", fileId: "f9", fileName: "b.pdf" },
+      { chunk: "ck", runId: "run_id", fileId: "file_old", fileName: "c.pdf" },
+      { chunk: "ck", runId: "run_t1", fileId: "f1", fileName: "raw_text_1.txt" },
+      { chunk: "ck", runId: "run_path", fileId: "file_up", fileName: "a.pdf" },
+    ];
+    expect(new Map(matchRuns(inputs, runs))).toEqual(
+      new Map([
+        ["k_path", "run_path"],
+        ["k_url", "run_url"],
+        ["k_id", "run_id"],
+        ["k_text_1", "run_t1"],
+        ["k_text_2", "run_t2"],
+      ]),
+    );
+  });
+
+  it("leaves inputs without a run unpaired, so they can be sent again", () => {
+    const pairs = matchRuns(inputs, [{ chunk: "ck", runId: "run_id", fileId: "file_old" }]);
+    expect(pairs).toEqual([["k_id", "run_id"]]);
+  });
+});
+
+describe("chunkIdOf", () => {
+  it("depends on the keys and their order only", () => {
+    expect(chunkIdOf(inputs)).toBe(chunkIdOf(inputs.map((i) => ({ ...i }))));
+    expect(chunkIdOf(inputs)).not.toBe(chunkIdOf([...inputs].reverse()));
+    expect(chunkIdOf(inputs)).toMatch(/^ck_[\w-]{22}$/);
+  });
+});
