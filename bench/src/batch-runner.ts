@@ -39,7 +39,12 @@ function seedFile(): string {
   return path;
 }
 
-async function job(extra: string[], inputs: number, mode: "runs" | "batch"): Promise<WorkerResult> {
+async function job(
+  extra: string[],
+  inputs: number,
+  mode: "runs" | "batch",
+  floor?: number,
+): Promise<WorkerResult> {
   const { url, child } = await startEmulatorProcess([
     "--seed",
     seedFile(),
@@ -118,6 +123,15 @@ export async function batchRunner(): Promise<Row[]> {
     });
   }
   const [small, large] = peaks as [number, number];
+  const floor = await job([], 0, "batch", 100_000);
+  rows.push({
+    benchmark: "reference: fetch() alone, 100,000 GETs",
+    result: mb(floor.maxRssBytes),
+    against: `runner at 100,000 inputs: ×${(large / floor.maxRssBytes).toFixed(2)} of it`,
+    verdict: "info",
+    method:
+      "a process doing nothing but fetch() GETs of one finished run, 8 at a time (the runner fetches each finished run the same way): the peak this Node 20 reaches for that traffic, before any work of ours",
+  });
   rows.push({
     benchmark: "batch peak RSS, flatness",
     result: `${mb(large)} at 100,000 vs ${mb(small)} at 10,000`,

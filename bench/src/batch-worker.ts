@@ -19,7 +19,29 @@ interface Config {
   readConcurrency?: number;
 }
 
-const config = JSON.parse(process.argv[2] ?? "{}") as Config;
+const config = JSON.parse(process.argv[2] ?? "{}") as Config & { floor?: number };
+
+// The reference: what this Node does with nothing but fetch() making the same kind of GETs
+// (one finished run each, 8 at a time), to show the runtime's own peak for that traffic.
+if (config.floor) {
+  const headers = { authorization: `Bearer ${config.token}`, "x-extend-api-version": "2025-04-21" };
+  const created = (await (
+    await fetch(`${config.url}/workflow_runs`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify({ workflowId: config.workflowId, rawTexts: ["Invoice #F-1, total $1.00"] }),
+    })
+  ).json()) as { workflowRuns: Array<{ id: string }> };
+  const id = created.workflowRuns[0]?.id;
+  let left = config.floor;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (left-- > 0) await (await fetch(`${config.url}/workflow_runs/${id}`, { headers })).json();
+    }),
+  );
+  process.stdout.write(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+  process.exit(0);
+}
 const dir = mkdtempSync(join(tmpdir(), "extendkit-bench-batch-"));
 
 function* texts(n: number) {
@@ -41,7 +63,6 @@ const job = runBatch({
   ...(config.readConcurrency ? { readConcurrency: config.readConcurrency } : {}),
   journal: process.env.BENCH_NOJOURNAL ? false : join(dir, "job.journal"),
   ...(process.env.BENCH_NOOUT ? {} : { out: join(dir, "results.jsonl") }),
-  pollIntervalMs: 500,
 });
 const timer = setInterval(() => {
   samples.push([performance.now() - started, job.stats.submitRequests]);

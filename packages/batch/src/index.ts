@@ -25,6 +25,7 @@ export {
   type InputOptions,
   type InputSource,
   InvalidInputError,
+  type PreparedInput,
 } from "./inputs.js";
 export {
   type BatchJournal,

@@ -2,10 +2,11 @@ import { once, setMaxListeners } from "node:events";
 import { constants, createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { createClient, type ExtendClient, isApiError, type WorkflowRun } from "@extendkit/core";
+import { createClient, type ExtendClient, type WorkflowRun } from "@extendkit/core";
 import { uploadFileFromPath } from "@extendkit/core/node";
 import { type CallContext, call, type RetryPolicy, ServerClock, sleep } from "./call.js";
 import { Channel } from "./channel.js";
+import { Chunker } from "./chunker.js";
 import { Collector } from "./collect.js";
 import { openFileJournal } from "./file-journal.js";
 import { Gate, RetryBudget } from "./gate.js";
@@ -17,6 +18,7 @@ import {
   JournalExistsError,
 } from "./journal.js";
 import type { BatchOptions } from "./options.js";
+import { errorInfo, errorOutcome, runOutcome } from "./outcomes.js";
 import { type BatchStats, type BatchSummary, createTally } from "./stats.js";
 import { CHUNK_FIELD, type ChunkInput, KEY_FIELD, type SubmitJob, submitChunk } from "./submit.js";
 import { type BatchOutcome, FINAL_RUN_STATUSES } from "./types.js";
@@ -105,9 +107,7 @@ class Runner {
   private collector!: Collector;
   private out: WriteStream | undefined;
   private drained: Promise<void> | undefined;
-  private chunk: ChunkInput[] = [];
-  private chunkMeta = "";
-  private linger: ReturnType<typeof setTimeout> | undefined;
+  private readonly chunker: Chunker;
   private roomWaiters: Array<() => void> = [];
   private reading = true;
   private finishedAll: (() => void) | undefined;
@@ -167,6 +167,12 @@ class Runner {
       upload: context(new Gate({ maxConcurrency: options.uploadConcurrency ?? 8, random })),
       read: context(new Gate({ maxConcurrency: options.readConcurrency ?? 8, random })),
     };
+    this.chunker = new Chunker({
+      size: this.chunkSize,
+      lingerMs: options.lingerMs ?? 200,
+      runsMode: this.mode === "runs",
+      send: (inputs) => this.spawn(this.submitChunk(inputs)),
+    });
     // Every waiting request listens for the job's abort: many at once is expected.
     setMaxListeners(0, this.abort.signal);
     this.tally = createTally(Date.now());
@@ -257,7 +263,7 @@ class Runner {
       await this.restore();
       const collecting = this.collect().catch((error) => this.fail(error));
       await this.read();
-      this.flush();
+      this.chunker.flush();
       while (this.tasks.size > 0) await Promise.all([...this.tasks]);
       this.reading = false;
       if (this.tally.stats.inFlight > 0)
@@ -311,14 +317,7 @@ class Runner {
         }
       },
       refused: async (input, error) => {
-        await this.finishOutcome({
-          key: input.key,
-          input: inputLabel(input.source),
-          status: "ERROR",
-          ...(input.fileId ? { fileId: input.fileId } : {}),
-          error: errorInfo(error),
-          finishedAt: new Date().toISOString(),
-        });
+        await this.finishOutcome(errorOutcome(input, error));
       },
       onReconcile: (found) => {
         this.tally.stats.reconciled++;
@@ -397,7 +396,7 @@ class Runner {
         const upload = this.upload(entry as JournalEntry).finally(() => this.uploads.release());
         this.spawn(upload);
       } else {
-        this.add(entry);
+        this.chunker.add(entry);
       }
     }
   }
@@ -409,13 +408,9 @@ class Runner {
       (error: Error) => error,
     );
     if (unreadable) {
-      await this.finishOutcome({
-        key: entry.key,
-        input: inputLabel(entry.source),
-        status: "ERROR",
-        error: { message: `Cannot read ${source.path}: ${unreadable.message}` },
-        finishedAt: new Date().toISOString(),
-      });
+      await this.finishOutcome(
+        errorOutcome(entry, new Error(`Cannot read ${source.path}: ${unreadable.message}`)),
+      );
       return;
     }
     const result = await call(
@@ -424,49 +419,13 @@ class Runner {
       false,
     );
     if (!result.ok) {
-      await this.finishOutcome({
-        key: entry.key,
-        input: inputLabel(entry.source),
-        status: "ERROR",
-        error: errorInfo(result.error),
-        finishedAt: new Date().toISOString(),
-      });
+      await this.finishOutcome(errorOutcome(entry, result.error));
       return;
     }
     const fileId = result.data.file.id;
     await this.journal.setFile(entry.key, fileId);
     this.tally.stats.uploaded++;
-    this.add({ ...entry, fileId });
-  }
-
-  /** Adds an input to the open chunk; sends the chunk when full, or after `lingerMs`. */
-  private add(input: ChunkInput): void {
-    if (this.mode === "runs") {
-      // A runs-mode request carries one metadata object, and URL runs are told apart by
-      // file name when reconciling: either difference starts a new chunk.
-      const meta = JSON.stringify(input.metadata ?? null);
-      const clash =
-        input.source.kind === "url" &&
-        this.chunk.some(
-          (c) =>
-            c.source.kind === "url" && c.source.name === (input.source as { name: string }).name,
-        );
-      if (this.chunk.length > 0 && (meta !== this.chunkMeta || clash)) this.flush();
-      this.chunkMeta = meta;
-    }
-    this.chunk.push(input);
-    if (this.chunk.length >= this.chunkSize) this.flush();
-    else if (!this.linger)
-      this.linger = setTimeout(() => this.flush(), this.options.lingerMs ?? 200);
-  }
-
-  private flush(): void {
-    clearTimeout(this.linger);
-    this.linger = undefined;
-    if (this.chunk.length === 0) return;
-    const inputs = this.chunk;
-    this.chunk = [];
-    this.spawn(this.submitChunk(inputs));
+    this.chunker.add({ ...entry, fileId });
   }
 
   private spawn(task: Promise<void>): void {
@@ -512,26 +471,7 @@ class Runner {
   private async finishRun(key: string, run: WorkflowRun): Promise<void> {
     const entry = await this.journal.entry(key);
     if (!entry || entry.finished) return;
-    const failed = run.status === "FAILED" || run.status === "REJECTED";
-    const reason = run.failureMessage ?? run.failureReason ?? run.rejectionNote;
-    const finished = await this.finishOutcome({
-      key,
-      input: inputLabel(entry.source),
-      status: run.status as BatchOutcome["status"],
-      runId: run.id,
-      ...(run.batchId ? { batchId: run.batchId } : {}),
-      ...(entry.fileId ? { fileId: entry.fileId } : {}),
-      ...(failed
-        ? {
-            error: {
-              message: reason ?? `The run ended ${run.status}.`,
-              ...(run.failureReason ? { code: run.failureReason } : {}),
-            },
-          }
-        : {}),
-      run,
-      finishedAt: new Date().toISOString(),
-    });
+    const finished = await this.finishOutcome(runOutcome(entry, run));
     if (!finished) return;
     this.runs.delete(run.id);
     if (run.batchId && this.batches.has(run.batchId)) {
@@ -569,14 +509,4 @@ class Runner {
     stats.pausedMs = this.submitGate.pausedFor;
     this.options.onProgress?.({ ...stats });
   }
-}
-
-function errorInfo(error: unknown): NonNullable<BatchOutcome["error"]> {
-  if (isApiError(error))
-    return {
-      message: error.message,
-      status: error.status,
-      ...(error.code ? { code: error.code } : {}),
-    };
-  return { message: error instanceof Error ? error.message : String(error) };
 }
