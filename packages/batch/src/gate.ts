@@ -6,7 +6,15 @@
  * job when failures are widespread instead of multiplying load on a struggling service.
  */
 
-/** How long the gate waits before retry `attempt` (1-based): full jitter, as in AWS's SDKs. */
+/**
+ * How long to wait before retry `attempt` (1-based): full jitter, as in AWS's SDKs, a random
+ * time between 0 and `min(cap, base × 2^(attempt − 1))`.
+ *
+ * @example
+ * ```ts
+ * fullJitter(3, 500, 30_000); // somewhere in [0, 2000) ms
+ * ```
+ */
 export function fullJitter(
   attempt: number,
   baseMs: number,
@@ -17,7 +25,20 @@ export function fullJitter(
   return Math.floor(random() * ceiling);
 }
 
-/** Thrown when the shared retry budget is spent: the service is failing too often to go on. */
+/**
+ * The job stopped because its shared retry budget is spent: the API is failing too often to
+ * go on safely. Everything done so far is in the journal.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await job.done();
+ * } catch (error) {
+ *   if (error instanceof RetryBudgetExhaustedError) scheduleResume(); // resume: true, later
+ *   else throw error;
+ * }
+ * ```
+ */
 export class RetryBudgetExhaustedError extends Error {
   override name = "RetryBudgetExhaustedError";
   constructor(

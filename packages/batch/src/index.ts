@@ -17,7 +17,7 @@
  *
  * @packageDocumentation
  */
-export type { CallResult, RetryPolicy } from "./call.js";
+export type { RetryPolicy } from "./call.js";
 export { openFileJournal } from "./file-journal.js";
 export { fullJitter, RetryBudgetExhaustedError, type RetryBudgetOptions } from "./gate.js";
 export {

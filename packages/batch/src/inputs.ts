@@ -42,7 +42,15 @@ export interface PreparedInput {
   metadata?: Record<string, unknown>;
 }
 
-/** A typed refusal of an input the runner cannot read. */
+/**
+ * An input the runner cannot read. The job goes on: the input ends as an `ERROR` outcome
+ * carrying this message.
+ *
+ * @example
+ * ```ts
+ * prepareInput({ file: "a.pdf" } as never); // throws InvalidInputError
+ * ```
+ */
 export class InvalidInputError extends TypeError {
   override name = "InvalidInputError";
 }

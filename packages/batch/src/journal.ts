@@ -78,12 +78,29 @@ export interface BatchJournal {
   close(): Promise<void>;
 }
 
-/** The journal was written by a different job (another workflow, version or mode). */
+/**
+ * The journal was written by a different job (another workflow, version or mode).
+ *
+ * @example
+ * ```ts
+ * await runBatch({ workflowId: "workflow_b", inputs, journal: "a.journal", resume: true }).done();
+ * // rejects with JournalMismatchError when a.journal belongs to workflow_a
+ * ```
+ */
 export class JournalMismatchError extends Error {
   override name = "JournalMismatchError";
 }
 
-/** The journal holds an earlier job and `resume` was not asked for. */
+/**
+ * The journal holds an earlier job and `resume` was not asked for: the runner will not mix
+ * a new job into it.
+ *
+ * @example
+ * ```ts
+ * await runBatch({ workflowId, inputs, journal: "a.journal" }).done();
+ * // rejects with JournalExistsError on the second run: pass resume: true to continue
+ * ```
+ */
 export class JournalExistsError extends Error {
   override name = "JournalExistsError";
 }

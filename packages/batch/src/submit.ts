@@ -3,8 +3,24 @@ import { type ExtendClient, isApiError, type Schemas, type WorkflowRun } from "@
 import { type CallContext, call, sleep } from "./call.js";
 import type { BatchJournal, JournalEntry } from "./journal.js";
 
-/** Metadata keys the runner adds to every run so it can find them again. */
+/**
+ * Metadata key holding the input's key on every run made in batch mode, so the runner can
+ * find its runs again (and so can you).
+ *
+ * @example
+ * ```ts
+ * const key = run.metadata?.[KEY_FIELD]; // "in_Vx…"
+ * ```
+ */
 export const KEY_FIELD = "extendkit:key";
+/**
+ * Metadata key holding the submission's chunk id on every run made in runs mode.
+ *
+ * @example
+ * ```ts
+ * const chunk = run.metadata?.[CHUNK_FIELD]; // "ck_…"
+ * ```
+ */
 export const CHUNK_FIELD = "extendkit:chunk";
 
 /** An input ready to submit: its journal entry, with the uploaded file for path inputs. */
@@ -34,7 +50,18 @@ export interface SubmitJob {
   reconciler: { queue: Promise<unknown>; seen: Map<string, Sighting> };
 }
 
-/** Ends the job: the API cannot take the submission now, and retrying blindly is unsafe. */
+/**
+ * The job stopped because a submission could not be made or checked (wrong token, API
+ * unreachable, a rate limit longer than `maxRetryAfterMs`). Nothing was sent twice; resume
+ * the job when the cause is fixed.
+ *
+ * @example
+ * ```ts
+ * job.done().catch((error) => {
+ *   if (error instanceof SubmissionError) console.error(error.message, error.cause);
+ * });
+ * ```
+ */
 export class SubmissionError extends Error {
   override name = "SubmissionError";
 }

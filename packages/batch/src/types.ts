@@ -39,7 +39,14 @@ export interface BatchOutcome {
   fromJournal?: boolean;
 }
 
-/** Statuses that count as failures in the summary and the CLI's exit status. */
+/**
+ * Statuses that count as failures in the summary and the CLI's exit status.
+ *
+ * @example
+ * ```ts
+ * const failed = outcomes.filter((o) => FAILED_STATUSES.has(o.status));
+ * ```
+ */
 export const FAILED_STATUSES: ReadonlySet<OutcomeStatus> = new Set([
   "FAILED",
   "REJECTED",
