@@ -29,14 +29,18 @@ if (config.floor) {
     await fetch(`${config.url}/workflow_runs`, {
       method: "POST",
       headers: { ...headers, "content-type": "application/json" },
-      body: JSON.stringify({ workflowId: config.workflowId, rawTexts: ["Invoice #F-1, total $1.00"] }),
+      body: JSON.stringify({
+        workflowId: config.workflowId,
+        rawTexts: ["Invoice #F-1, total $1.00"],
+      }),
     })
   ).json()) as { workflowRuns: Array<{ id: string }> };
   const id = created.workflowRuns[0]?.id;
   let left = config.floor;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
-      while (left-- > 0) await (await fetch(`${config.url}/workflow_runs/${id}`, { headers })).json();
+      while (left-- > 0)
+        await (await fetch(`${config.url}/workflow_runs/${id}`, { headers })).json();
     }),
   );
   process.stdout.write(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
