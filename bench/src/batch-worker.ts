@@ -93,6 +93,9 @@ clearInterval(timer);
 clearInterval(memlog);
 const summary = await job.done();
 rmSync(dir, { recursive: true, force: true });
+// What the job still holds once garbage is gone (the runner is started with --expose-gc).
+(globalThis as { gc?: () => void }).gc?.();
+const liveHeapBytes = process.memoryUsage().heapUsed;
 process.stdout.write(
   JSON.stringify({
     outcomes,
@@ -101,6 +104,7 @@ process.stdout.write(
     retries: summary.retries,
     durationMs: performance.now() - started,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    liveHeapBytes,
     rss,
     samples,
   }),
