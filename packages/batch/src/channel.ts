@@ -10,7 +10,11 @@ export class Channel<T> implements AsyncIterable<T> {
   private closed = false;
   private failure: { error: unknown } | undefined;
 
-  constructor(private readonly capacity: number) {}
+  constructor(
+    private readonly capacity: number,
+    /** Called when the consumer stops reading before the end (a `break` out of `for await`). */
+    private readonly onAbandon?: () => void,
+  ) {}
 
   async push(item: T): Promise<void> {
     if (this.closed) return;
@@ -35,6 +39,14 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    try {
+      yield* this.drain();
+    } finally {
+      if (!this.closed) this.onAbandon?.();
+    }
+  }
+
+  private async *drain(): AsyncGenerator<T> {
     for (;;) {
       const item = this.items.shift();
       if (item !== undefined) {

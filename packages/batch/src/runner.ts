@@ -87,7 +87,9 @@ class Runner {
   private readonly options: BatchOptions;
   private readonly mode: "runs" | "batch";
   private readonly chunkSize: number;
-  private readonly channel = new Channel<BatchOutcome>(256);
+  private readonly channel = new Channel<BatchOutcome>(256, () =>
+    this.fail(new Error("The batch job was stopped: its outcomes are no longer being read.")),
+  );
   private readonly abort = new AbortController();
   private readonly idle = new AbortController();
   private readonly wake = AbortSignal.any([this.abort.signal, this.idle.signal]);
@@ -339,7 +341,9 @@ class Runner {
       const entries = (await this.journal.chunkEntries(chunk.id)).filter((e) => !e.finished);
       this.tally.stats.inFlight += entries.length;
       if (chunk.state === "pending") {
-        this.spawn(this.submitChunk(entries, { id: chunk.id, attemptAt: chunk.attemptAt }));
+        // Runs found by reconciling may have finished while no process watched: ask at once.
+        const attached = this.submitChunk(entries, { id: chunk.id, attemptAt: chunk.attemptAt });
+        this.spawn(attached.then(() => this.collector.check().then(() => {})));
       } else if (chunk.batchId) {
         this.batches.set(chunk.batchId, entries.length);
         this.tally.stats.submitted += entries.length;
@@ -450,7 +454,11 @@ class Runner {
 
   private async collect(): Promise<void> {
     const interval = this.options.pollIntervalMs ?? 2000;
+    // Direct checks ask about every open run, so they are the safety net, not the method:
+    // after quiet sweeps once reading is over, then less and less often while they find
+    // nothing, and at least every few minutes.
     let quiet = 0;
+    let patience = 3;
     let lastCheck = Date.now();
     while (!this.abort.signal.aborted && (this.reading || this.tally.stats.inFlight > 0)) {
       this.report();
@@ -458,12 +466,14 @@ class Runner {
       if (this.abort.signal.aborted || this.idle.signal.aborted) return;
       const found = await this.collector.sweep();
       quiet = found > 0 ? 0 : quiet + 1;
-      // Sweeps see what changed; a direct check now and then covers anything they missed.
-      const idle = !this.reading && this.tasks.size === 0 && quiet >= 3;
-      if (this.tally.stats.inFlight > 0 && (idle || Date.now() - lastCheck > 30 * interval)) {
-        await this.collector.check();
+      if (found > 0) patience = 3;
+      const idle = !this.reading && this.tasks.size === 0 && quiet >= patience;
+      const due = Date.now() - lastCheck > Math.max(30 * interval, 300_000);
+      if (this.tally.stats.inFlight > 0 && (idle || due)) {
+        const checked = await this.collector.check();
         lastCheck = Date.now();
         quiet = 0;
+        patience = checked > 0 ? 3 : Math.min(patience * 2, 150);
       }
     }
   }

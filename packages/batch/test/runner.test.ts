@@ -186,3 +186,25 @@ function listen(handler: (request: Request) => Promise<Response>): Promise<Serve
   });
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }
+
+describe("stopping", () => {
+  it("stops the job when the caller stops reading its outcomes", async () => {
+    const job = runBatch({
+      client: client(),
+      workflowId: emulator.seed.workflowId,
+      inputs: Array.from({ length: 2000 }, (_, i) => ({ rawText: `Invoice #${i}` })),
+      mode: "runs",
+      chunkSize: 10,
+      concurrency: 1,
+      journal: false,
+      pollIntervalMs: 50,
+    });
+    for await (const _ of job) break;
+    await expect(job.done()).rejects.toThrow(/no longer being read/);
+    const submitted = job.stats.submitted;
+    expect(submitted).toBeLessThan(2000);
+    expect((await serverRuns(emulator, emulator.seed.workflowId)).length).toBeLessThanOrEqual(
+      submitted + 10,
+    );
+  });
+});
