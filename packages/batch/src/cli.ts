@@ -126,6 +126,10 @@ async function batchRun(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  if (values.version) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
   if (!values.workflow)
     throw new UsageError(
       "--workflow is required: the id of the workflow to run (e.g. workflow_abc).",

@@ -73,6 +73,17 @@ describe("extendkit --help", () => {
   });
 });
 
+describe("extendkit --version", () => {
+  it("prints the package's version", async () => {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+    for (const args of [["--version"], ["batch", "run", "--version"]]) {
+      const { code, stdout } = await cli(args).finished;
+      expect(code).toBe(0);
+      expect(stdout.trim()).toBe(pkg.version);
+    }
+  });
+});
+
 describe("extendkit batch run", () => {
   it("refuses a command line without a workflow, with exit status 2", async () => {
     const { code, stderr } = await cli(["batch", "run", "a.pdf"], { env: env() }).finished;
