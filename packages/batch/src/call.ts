@@ -52,6 +52,8 @@ export interface CallContext {
  */
 export class ServerClock {
   private offsetMs = 0;
+  /** Whether an answer has told the server's time yet. */
+  known = false;
 
   /** Now, on the server's clock. */
   now(): number {
@@ -62,7 +64,9 @@ export class ServerClock {
     const date = response?.headers.get("date");
     const at = date ? Date.parse(date) : Number.NaN;
     // The header has whole seconds: the middle of that second is the best guess.
-    if (!Number.isNaN(at)) this.offsetMs = at + 500 - Date.now();
+    if (Number.isNaN(at)) return;
+    this.offsetMs = at + 500 - Date.now();
+    this.known = true;
   }
 }
 
@@ -126,6 +130,8 @@ export async function call<T>(
         continue;
       }
       if (status === 503) {
+        if (advised !== undefined && advised > policy.maxRetryAfterMs)
+          return { ok: false, ambiguous: false, error };
         budget.spend("status", describe(error));
         wait = advised ?? fullJitter(++failures, policy.baseDelayMs, policy.maxDelayMs, ctx.random);
         // Overload: fewer requests in flight for everyone, but only a Retry-After pauses them all.

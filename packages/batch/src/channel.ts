@@ -38,7 +38,15 @@ export class Channel<T> implements AsyncIterable<T> {
     consumer?.();
   }
 
+  /** Whether a consumer has started reading. */
+  claimed = false;
+
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    if (this.claimed)
+      throw new TypeError(
+        "A batch job's outcomes can be read once, by one consumer: iterate the job, or call done(), not both.",
+      );
+    this.claimed = true;
     try {
       yield* this.drain();
     } finally {

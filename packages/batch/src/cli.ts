@@ -258,10 +258,12 @@ async function main(argv: string[]): Promise<number> {
   return batchRun(rest);
 }
 
+// Exit once the job has closed its journal and results: a stdin pipe with nothing more to
+// say must not keep the process alive.
+const exit = (code: number) => process.stderr.write("", () => process.exit(code));
+
 main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => exit(code),
   (error) => {
     const usage =
       error instanceof UsageError ||
@@ -269,6 +271,6 @@ main(process.argv.slice(2)).then(
     process.stderr.write(
       `extendkit: ${(error as Error).message}${usage ? "\nRun extendkit --help for usage." : ""}\n`,
     );
-    process.exitCode = usage ? 2 : 3;
+    exit(usage ? 2 : 3);
   },
 );

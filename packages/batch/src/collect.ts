@@ -76,6 +76,14 @@ export class Collector {
     return found;
   }
 
+  /**
+   * Makes the next sweep look back to `at` (server time): runs of a submission whose answer
+   * came after they changed would otherwise be older than where the sweeps have reached.
+   */
+  rewind(at: number): void {
+    this.watermark = Math.min(this.watermark, at - OVERLAP_MS);
+  }
+
   /** Asks about every open batch and run directly. */
   async check(): Promise<number> {
     const { job } = this;
@@ -90,10 +98,10 @@ export class Collector {
         });
         if (!page) break;
         token = page.nextPageToken;
-        for (const summary of page.workflowRuns) work.push(this.consider(summary));
+        for (const summary of page.workflowRuns) work.push(handled(this.consider(summary)));
       } while (token);
     }
-    for (const runId of [...job.runs.keys()]) work.push(this.fetch(runId));
+    for (const runId of [...job.runs.keys()]) work.push(handled(this.fetch(runId)));
     const counts = await Promise.all(work);
     return counts.reduce((a, b) => a + b, 0);
   }
@@ -157,4 +165,14 @@ export class Collector {
     );
     return result.ok ? result.data : undefined;
   }
+}
+
+/**
+ * Marks a promise as handled at once: `check` starts work for one batch while it still lists
+ * the next, and a rejection in that gap must not become an unhandled one. `Promise.all`
+ * still sees the rejection.
+ */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
 }

@@ -232,6 +232,8 @@ export class Gate {
         this.timer = undefined;
         this.pump();
       }, wait);
+      // Waiters keep the job going; the timer alone must not keep a stopped process alive.
+      this.timer.unref?.();
     }
   }
 }

@@ -2,7 +2,7 @@ import { once, setMaxListeners } from "node:events";
 import { constants, createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { createClient, type ExtendClient, type WorkflowRun } from "@extendkit/core";
+import { createClient, type ExtendClient, isApiError, type WorkflowRun } from "@extendkit/core";
 import { uploadFileFromPath } from "@extendkit/core/node";
 import { type CallContext, call, type RetryPolicy, ServerClock, sleep } from "./call.js";
 import { Channel } from "./channel.js";
@@ -20,7 +20,14 @@ import {
 import type { BatchOptions } from "./options.js";
 import { errorInfo, errorOutcome, runOutcome } from "./outcomes.js";
 import { type BatchStats, type BatchSummary, createTally } from "./stats.js";
-import { CHUNK_FIELD, type ChunkInput, KEY_FIELD, type SubmitJob, submitChunk } from "./submit.js";
+import {
+  CHUNK_FIELD,
+  type ChunkInput,
+  KEY_FIELD,
+  SubmissionError,
+  type SubmitJob,
+  submitChunk,
+} from "./submit.js";
 import { type BatchOutcome, FINAL_RUN_STATUSES } from "./types.js";
 
 const DEFAULT_POLICY: Required<RetryPolicy> = {
@@ -93,7 +100,8 @@ class Runner {
   private readonly abort = new AbortController();
   private readonly idle = new AbortController();
   private readonly wake = AbortSignal.any([this.abort.signal, this.idle.signal]);
-  private started = false;
+  private settled: Promise<void> | undefined;
+  private failure: { error: unknown } | undefined;
   private readonly client: ExtendClient;
   private journal!: BatchJournal;
   private epoch = 0;
@@ -103,6 +111,7 @@ class Runner {
   private readonly runs = new Map<string, string>();
   // Final runs from webhooks that came before their run ids were known.
   private readonly early = new Map<string, WorkflowRun>();
+  private readonly earlyBatches = new Map<string, WorkflowRun[]>();
   private readonly batches = new Map<string, number>();
   private readonly tasks = new Set<Promise<void>>();
   private readonly uploads: Gate;
@@ -185,30 +194,39 @@ class Runner {
   }
 
   start(): Channel<BatchOutcome> {
-    if (!this.started) {
-      this.started = true;
-      this.main().then(
-        () => this.channel.close(),
-        (error) => this.fail(error),
-      );
-    }
+    this.settled ??= this.main().then(
+      () => this.channel.close(),
+      (error) => this.fail(error),
+    );
     return this.channel;
   }
 
   async done(): Promise<BatchSummary> {
-    for await (const _ of this.start());
+    const channel = this.start();
+    try {
+      // Someone else may be reading the outcomes; then only wait for the end.
+      if (!channel.claimed) for await (const _ of channel);
+    } finally {
+      // Resolve only once the journal and the results file are closed.
+      await this.settled;
+    }
+    if (this.failure) throw this.failure.error;
     return this.tally.summary(Date.now());
   }
 
   async notify(run: WorkflowRun): Promise<boolean> {
     if (!this.collector || !FINAL_RUN_STATUSES.has(run.status)) return false;
+    if (run.workflow?.id !== undefined && run.workflow.id !== this.options.workflowId) return false;
     if (await this.collector.offer(run)) return true;
-    // A webhook can beat the answer to the request that created its run.
+    // A webhook can beat the answer to the request that created its run: keep it until the
+    // batch or run id is known to be this job's.
     const key = run.metadata?.[KEY_FIELD];
-    if (typeof key === "string") {
+    if (typeof key === "string" && run.batchId) {
       const entry = await this.journal.entry(key);
       if (!entry?.chunkId || entry.finished) return false;
-      await this.finishRun(key, run);
+      const held = this.earlyBatches.get(run.batchId) ?? [];
+      if (this.earlyBatches.size >= 1000) this.earlyBatches.clear();
+      this.earlyBatches.set(run.batchId, [...held, run]);
       return true;
     }
     const chunk = run.metadata?.[CHUNK_FIELD];
@@ -220,6 +238,7 @@ class Runner {
   }
 
   private fail(error: unknown): void {
+    this.failure ??= { error };
     if (!this.abort.signal.aborted) this.abort.abort(error);
     this.channel.close(error ?? new Error("The batch job was stopped."));
   }
@@ -248,6 +267,7 @@ class Runner {
       if (options.out) {
         mkdirSync(dirname(options.out), { recursive: true });
         this.out = createWriteStream(options.out);
+        this.out.on("error", (error) => this.fail(error));
       }
       this.submit = this.submitJob();
       this.collector = new Collector(
@@ -268,6 +288,7 @@ class Runner {
       this.chunker.flush();
       while (this.tasks.size > 0) await Promise.all([...this.tasks]);
       this.reading = false;
+      this.abort.signal.throwIfAborted();
       if (this.tally.stats.inFlight > 0)
         await new Promise<void>((resolve) => {
           this.finishedAll = resolve;
@@ -278,9 +299,16 @@ class Runner {
       this.idle.abort();
       await collecting;
       this.report();
+    } catch (error) {
+      // Stop everything still running before the cleanup below waits for it.
+      this.fail(error);
+      throw error;
     } finally {
       this.reading = false;
       this.finishedAll?.();
+      // After a failure, tasks still running end on the abort; let them before closing
+      // what they write to.
+      await Promise.allSettled([...this.tasks]);
       if (this.out) {
         this.out.end();
         await once(this.out, "close").catch(() => {});
@@ -305,10 +333,16 @@ class Runner {
       // The Date header is whole seconds; two cover it and any reordering on the server.
       skewMs: 2000,
       reconciler: { queue: Promise.resolve(), seen: new Map() },
-      submitted: (result, size) => {
+      submitted: (result, size, attemptAt) => {
+        this.collector.rewind(attemptAt);
         this.tally.stats.submitRequests++;
         this.tally.stats.submitted += size;
-        if (result.batchId) this.batches.set(result.batchId, size);
+        if (result.batchId) {
+          this.batches.set(result.batchId, size);
+          for (const run of this.earlyBatches.get(result.batchId) ?? [])
+            this.spawn(this.notify(run).then(() => {}));
+          this.earlyBatches.delete(result.batchId);
+        }
         for (const [key, runId] of result.runs ?? []) {
           this.runs.set(runId, key);
           const early = this.early.get(runId);
@@ -361,8 +395,7 @@ class Runner {
   private async read(): Promise<void> {
     const maxInFlight = this.options.maxInFlight ?? 10_000;
     let invalid = 0;
-    for await (const raw of this.options.inputs) {
-      this.abort.signal.throwIfAborted();
+    for await (const raw of untilAborted(this.options.inputs, this.abort.signal)) {
       this.tally.stats.read++;
       let input: PreparedInput;
       try {
@@ -423,6 +456,20 @@ class Runner {
       false,
     );
     if (!result.ok) {
+      const status = isApiError(result.error) ? result.error.status : undefined;
+      // Only a refusal of the file itself is the input's outcome; an outage, a rate limit or
+      // a bad token stops the job, to be resumed, instead of failing thousands of inputs.
+      if (
+        status === undefined ||
+        status === 401 ||
+        status === 403 ||
+        status === 429 ||
+        status >= 500
+      )
+        throw new SubmissionError(
+          `Uploading ${source.path} failed: ${result.error.message} Nothing was lost: resume the job when the API is reachable${status === 401 || status === 403 ? " and the token (EXTEND_API_KEY) is right" : ""}.`,
+          { cause: result.error },
+        );
       await this.finishOutcome(errorOutcome(entry, result.error));
       return;
     }
@@ -441,6 +488,7 @@ class Runner {
 
   private async room(): Promise<void> {
     const { signal } = this.abort;
+    signal.throwIfAborted();
     await new Promise<void>((resolve) => {
       const wake = () => {
         signal.removeEventListener("abort", wake);
@@ -503,7 +551,7 @@ class Runner {
 
   private async emit(outcome: BatchOutcome): Promise<void> {
     this.tally.record(outcome);
-    if (this.out && !this.out.write(`${JSON.stringify(outcome)}\n`)) {
+    if (this.out && !this.out.writableEnded && !this.out.write(`${JSON.stringify(outcome)}\n`)) {
       // One shared wait: concurrent writers must not each add a drain listener.
       this.drained ??= once(this.out, "drain").then(() => {
         this.drained = undefined;
@@ -518,5 +566,35 @@ class Runner {
     stats.concurrency = this.submitGate.concurrency;
     stats.pausedMs = this.submitGate.pausedFor;
     this.options.onProgress?.({ ...stats });
+  }
+}
+
+/**
+ * The inputs, read one at a time, ending with the abort even while the source is waiting
+ * (a pipe on stdin that has nothing to say yet).
+ */
+async function* untilAborted<T>(
+  inputs: Iterable<T> | AsyncIterable<T>,
+  signal: AbortSignal,
+): AsyncGenerator<T> {
+  const iterator =
+    Symbol.asyncIterator in inputs
+      ? (inputs as AsyncIterable<T>)[Symbol.asyncIterator]()
+      : (inputs as Iterable<T>)[Symbol.iterator]();
+  const aborted = new Promise<never>((_, reject) => {
+    const stop = () => reject(signal.reason);
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
+  });
+  aborted.catch(() => {});
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    // Not awaited: a source blocked on a read may never answer its return().
+    void Promise.resolve(iterator.return?.()).catch(() => {});
   }
 }

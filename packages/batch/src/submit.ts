@@ -40,8 +40,15 @@ export interface SubmitJob {
   reconcileDelayMs: number;
   /** How far before a request's send time (on the server's clock) its runs may be stamped. */
   skewMs: number;
-  /** Called with the runs a chunk of `size` inputs created: a batch id, or run ids per key. */
-  submitted(result: { batchId?: string; runs?: Array<[string, string]> }, size: number): void;
+  /**
+   * Called with the runs a chunk of `size` inputs created (a batch id, or run ids per key),
+   * and when it was sent, on the server's clock.
+   */
+  submitted(
+    result: { batchId?: string; runs?: Array<[string, string]> },
+    size: number,
+    attemptAt: number,
+  ): void;
   /** Called for inputs the API refused for good. */
   refused(input: ChunkInput, error: Error): Promise<void>;
   /** Counts reconciliations, for statistics. */
@@ -76,7 +83,7 @@ export function chunkIdOf(inputs: ChunkInput[]): string {
  * Submits one chunk exactly once: records it, sends it, and after an ambiguous failure
  * looks for the runs it may have created before sending it again. A chunk the API refuses
  * as invalid is split in halves until the bad input is alone, so one bad file id does not
- * fail the other 49. `reconcileFirst` is for chunks recorded by an earlier process.
+ * fail the other 49. `restored` is a chunk recorded by an earlier process.
  */
 export async function submitChunk(
   job: SubmitJob,
@@ -84,28 +91,33 @@ export async function submitChunk(
   restored?: { id: string; attemptAt: number },
 ): Promise<void> {
   const id = restored?.id ?? chunkIdOf(inputs);
-  let attemptAt: number;
-  if (restored && (await reconcile(job, id, inputs, restored.attemptAt, 0))) return;
+  if (restored) {
+    const found = await reconcile(job, id, inputs, restored.attemptAt, 0);
+    if (found) return resendMissing(job, found);
+  }
   for (;;) {
-    attemptAt = job.ctx.clock.now();
+    // Until the server's clock is known, look far back when reconciling: a local clock
+    // ahead of the server's must not hide runs.
+    const attemptAt = job.ctx.clock.now() - (job.ctx.clock.known ? 0 : 600_000);
     await job.journal.beginChunk({ id, attemptAt, keys: inputs.map((i) => i.key) });
     const result = await call(job.ctx, (signal) => send(job, id, inputs, signal), true);
     if (result.ok) {
       if (job.mode === "batch") {
         const { batchId } = result.data as { batchId: string };
         await job.journal.chunkSubmitted(id, { batchId });
-        job.submitted({ batchId }, inputs.length);
+        job.submitted({ batchId }, inputs.length, attemptAt);
       } else {
         const runs = (result.data as { workflowRuns: WorkflowRun[] }).workflowRuns;
         const order = requestOrder(inputs);
         const pairs = order.map((input, i): [string, string] => [input.key, runs[i]?.id as string]);
         await job.journal.chunkSubmitted(id, { runs: pairs });
-        job.submitted({ runs: pairs }, pairs.length);
+        job.submitted({ runs: pairs }, pairs.length, attemptAt);
       }
       return;
     }
     if (result.ambiguous) {
-      if (await reconcile(job, id, inputs, attemptAt, job.reconcileDelayMs)) return;
+      const found = await reconcile(job, id, inputs, attemptAt, job.reconcileDelayMs);
+      if (found) return resendMissing(job, found);
       continue;
     }
     const error = result.error;
@@ -115,16 +127,33 @@ export async function submitChunk(
         `Submitting ${inputs.length} input(s) failed: ${error.message}${status === 401 || status === 403 ? " Check the API token (EXTEND_API_KEY) and its workspace." : " Nothing was lost: resume the job when the API is reachable."}`,
         { cause: error },
       );
-    await job.journal.dropChunk(id);
     if (inputs.length === 1) {
+      await job.journal.dropChunk(id);
       await job.refused(inputs[0] as ChunkInput, error);
       return;
     }
-    const half = Math.ceil(inputs.length / 2);
-    await submitChunk(job, inputs.slice(0, half));
-    await submitChunk(job, inputs.slice(half));
+    // Both halves are recorded before the refused chunk is forgotten, so no input is ever
+    // without a chunk: a resumed process re-reading its inputs must not send one again.
+    const halves = [
+      inputs.slice(0, Math.ceil(inputs.length / 2)),
+      inputs.slice(Math.ceil(inputs.length / 2)),
+    ];
+    for (const half of halves)
+      await job.journal.beginChunk({
+        id: chunkIdOf(half),
+        attemptAt,
+        keys: half.map((i) => i.key),
+      });
+    await job.journal.dropChunk(id);
+    for (const half of halves) await submitChunk(job, half);
     return;
   }
+}
+
+/** A server that applied part of a request is not one we know of; if it happens, the
+ * inputs without a run go again on their own rather than being lost. */
+async function resendMissing(job: SubmitJob, found: Found): Promise<void> {
+  if (found.missing.length > 0) await submitChunk(job, found.missing);
 }
 
 /** Runs mode sends files first, then raw texts; the API answers runs in that order. */
@@ -187,19 +216,26 @@ function send(
  * mode by the input key in the metadata of one run of each unknown batch. Resolves to true
  * when the chunk was applied (and records its runs), false when it is safe to send again.
  */
+interface Found {
+  /** Inputs of the chunk with no run among those found. */
+  missing: ChunkInput[];
+}
+
 async function reconcile(
   job: SubmitJob,
   id: string,
   inputs: ChunkInput[],
   attemptAt: number,
   delayMs: number,
-): Promise<boolean> {
+): Promise<Found | undefined> {
   // Give a request the server is still working on time to land before looking.
   await sleep(delayMs, job.ctx.signal);
   const turn = job.reconciler.queue.then(() => findChunk(job, id, inputs, attemptAt));
   job.reconciler.queue = turn.catch(() => {});
+  // Anything sent again is sent after this turn, never from inside it: a resend that is
+  // itself ambiguous reconciles in a later turn.
   const found = await turn;
-  job.onReconcile(found);
+  job.onReconcile(found !== undefined);
   return found;
 }
 
@@ -217,7 +253,7 @@ async function findChunk(
   id: string,
   inputs: ChunkInput[],
   attemptAt: number,
-): Promise<boolean> {
+): Promise<Found | undefined> {
   const since = attemptAt - job.skewMs;
   const mine: Sighting[] = [];
   let pageToken: string | undefined;
@@ -256,23 +292,19 @@ async function findChunk(
       if (job.mode === "batch") {
         const batchId = summary.batchId as string;
         await job.journal.chunkSubmitted(id, { batchId });
-        job.submitted({ batchId }, inputs.length);
-        return true;
+        job.submitted({ batchId }, inputs.length, attemptAt);
+        return { missing: [] };
       }
       mine.push(sighting);
     }
     pageToken = older ? undefined : result.data.nextPageToken;
   } while (pageToken);
-  if (job.mode === "batch" || mine.length === 0) return false;
+  if (job.mode === "batch" || mine.length === 0) return undefined;
   const pairs = matchRuns(inputs, mine);
   await job.journal.chunkSubmitted(id, { runs: pairs });
-  job.submitted({ runs: pairs }, pairs.length);
-  // A server that applied part of a request is not one we know of, but if it happens the
-  // inputs without a run go again on their own rather than being lost.
+  job.submitted({ runs: pairs }, pairs.length, attemptAt);
   const matched = new Set(pairs.map(([key]) => key));
-  const missing = inputs.filter((input) => !matched.has(input.key));
-  if (missing.length > 0) await submitChunk(job, missing);
-  return true;
+  return { missing: inputs.filter((input) => !matched.has(input.key)) };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -7,6 +8,7 @@ import { type Emulator, startEmulator } from "@extendkit/emulator";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   type BatchOutcome,
+  createMemoryJournal,
   JournalExistsError,
   RetryBudgetExhaustedError,
   runBatch,
@@ -206,5 +208,86 @@ describe("stopping", () => {
     expect((await serverRuns(emulator, emulator.seed.workflowId)).length).toBeLessThanOrEqual(
       submitted + 10,
     );
+  });
+});
+
+describe("review findings", () => {
+  it("never leaves an input without a chunk while splitting a refused one", async () => {
+    const journal = createMemoryJournal();
+    const orphaned: string[] = [];
+    const drop = journal.dropChunk.bind(journal);
+    journal.dropChunk = async (id) => {
+      const keys = (await journal.chunkEntries(id)).map((e) => e.key);
+      await drop(id);
+      // A resumed process re-reading its inputs would send any key left without a chunk.
+      for (const key of keys) if (!(await journal.entry(key))?.chunkId) orphaned.push(key);
+    };
+    const outcomes = await collect(
+      runBatch({
+        client: client(),
+        workflowId: emulator.seed.workflowId,
+        inputs: [
+          ...Array.from({ length: 5 }, (_, i) => ({ rawText: `Invoice #${i}` })),
+          { fileId: "file_missing" },
+        ],
+        mode: "runs",
+        journal,
+        pollIntervalMs: 50,
+      }),
+    );
+    expect(outcomes.filter((o) => o.status === "ERROR")).toHaveLength(1);
+    // Only the refused input itself is dropped for good.
+    expect(orphaned).toEqual([outcomes.find((o) => o.status === "ERROR")?.key]);
+  });
+
+  it("stops, rather than failing inputs, when uploads are refused for the token", async () => {
+    const dir = scratch();
+    const path = join(dir, "a.txt");
+    writeFileSync(path, "Invoice #1, total $3.00");
+    await setFaults(emulator, 1, [{ type: "status", status: 401, operations: ["uploadFile"] }]);
+    const journal = createMemoryJournal();
+    const job = runBatch({
+      client: client(),
+      workflowId: emulator.seed.workflowId,
+      inputs: [path],
+      journal,
+    });
+    await expect(job.done()).rejects.toThrow(/Uploading .*a\.txt failed.*token/);
+    expect(job.stats.finished).toBe(0);
+  });
+
+  it("ignores a webhook for a run of another workflow", async () => {
+    const job = runBatch({
+      client: client(),
+      workflowId: emulator.seed.workflowId,
+      inputs: [{ rawText: "Invoice #1" }],
+      journal: false,
+      pollIntervalMs: 50,
+    });
+    const done = job.done();
+    const foreign = {
+      id: "workflow_run_other",
+      status: "PROCESSED",
+      workflow: { id: "workflow_other" },
+      metadata: { "extendkit:key": "in_x" },
+      batchId: "batch_x",
+    } as unknown as WorkflowRun;
+    expect(await job.notify(foreign)).toBe(false);
+    expect((await done).byStatus).toEqual({ PROCESSED: 1 });
+  });
+
+  it("lets done() wait for a job someone else iterates, and refuses a second reader", async () => {
+    const job = runBatch({
+      client: client(),
+      workflowId: emulator.seed.workflowId,
+      inputs: [{ rawText: "Invoice #1" }, { rawText: "Invoice #2" }],
+      journal: false,
+      pollIntervalMs: 50,
+    });
+    const reading = collect(job);
+    const summary = job.done();
+    await expect(collect(job)).rejects.toThrow(/one consumer/);
+    expect(await reading).toHaveLength(2);
+    expect((await summary).total).toBe(2);
   });
 });
