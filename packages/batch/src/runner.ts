@@ -581,15 +581,25 @@ async function* untilAborted<T>(
     Symbol.asyncIterator in inputs
       ? (inputs as AsyncIterable<T>)[Symbol.asyncIterator]()
       : (inputs as Iterable<T>)[Symbol.iterator]();
-  const aborted = new Promise<never>((_, reject) => {
-    const stop = () => reject(signal.reason);
-    if (signal.aborted) stop();
-    else signal.addEventListener("abort", stop, { once: true });
-  });
-  aborted.catch(() => {});
   try {
     for (;;) {
-      const next = await Promise.race([iterator.next(), aborted]);
+      // A listener per read, removed once the read answers: racing every read against one
+      // long-lived promise would keep a reaction (and the input) per read until the end.
+      const next = await new Promise<IteratorResult<T>>((resolve, reject) => {
+        const stop = () => reject(signal.reason);
+        if (signal.aborted) return stop();
+        signal.addEventListener("abort", stop, { once: true });
+        Promise.resolve(iterator.next()).then(
+          (result) => {
+            signal.removeEventListener("abort", stop);
+            resolve(result);
+          },
+          (error) => {
+            signal.removeEventListener("abort", stop);
+            reject(error);
+          },
+        );
+      });
       if (next.done) return;
       yield next.value;
     }
