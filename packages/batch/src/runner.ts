@@ -114,6 +114,8 @@ class Runner {
   private readonly earlyBatches = new Map<string, WorkflowRun[]>();
   private readonly batches = new Map<string, number>();
   private readonly tasks = new Set<Promise<void>>();
+  // Bounds the upload tasks, so reading waits rather than queueing thousands of them; the
+  // upload request gate inside `call` handles throttles and retries.
   private readonly uploads: Gate;
   private collector!: Collector;
   private out: WriteStream | undefined;
