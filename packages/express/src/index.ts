@@ -1,0 +1,165 @@
+/**
+ * `@extendkit/express`: Express 4 and 5 middleware over `@extendkit/core/handlers`. A
+ * webhook receiver that checks signatures over the exact raw bytes whatever ran before it,
+ * and a proxy that lets a browser call a few Extend operations with the server's token.
+ *
+ * @example
+ * ```ts
+ * import express from "express";
+ * import { extendProxy, extendWebhooks } from "@extendkit/express";
+ *
+ * const app = express();
+ * app.post("/webhooks/extend", extendWebhooks({
+ *   secret: process.env.EXTEND_WEBHOOK_SECRET!,
+ *   on: { "workflow_run.completed": (event) => save(event.payload) },
+ * }));
+ * app.use(extendProxy({ token: process.env.EXTEND_API_KEY!, authorize: (req) => !!req.headers.cookie }));
+ * app.use(express.json());
+ * ```
+ *
+ * @packageDocumentation
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  createProxyHandler,
+  createWebhookHandler,
+  type ProxyHandlerOptions,
+  type WebhookHandlerOptions,
+} from "@extendkit/core/handlers";
+import { type BodyOverride, toWebRequest, writeWebResponse } from "./node-http.js";
+
+export { type BodyOverride, toWebRequest, writeWebResponse } from "./node-http.js";
+
+/** The part of an Express request the middleware reads (Express 4 and 5 alike). */
+export type ExpressRequest = IncomingMessage & {
+  originalUrl?: string;
+  body?: unknown;
+  rawBody?: unknown;
+  _body?: boolean;
+};
+
+/** An Express middleware, typed without importing Express (a peer dependency). */
+export type Middleware = (
+  req: ExpressRequest,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => void;
+
+/** Raised when a body parser consumed the webhook's raw bytes before the middleware ran. */
+export class RawBodyUnavailableError extends Error {
+  override name = "RawBodyUnavailableError";
+}
+
+const PARSED_BODY_HELP = `The Extend webhook middleware got a body that was already parsed (express.json() or similar ran first), so the signature over the raw bytes cannot be checked. Mount the webhook route before the body parsers:
+
+  app.post("/webhooks/extend", extendWebhooks({ secret }));
+  app.use(express.json());
+
+or keep the raw bytes while parsing:
+
+  app.use(express.json({ verify: (req, _res, buf) => { req.rawBody = buf; } }));`;
+
+/**
+ * The raw body whatever ran before: `req.rawBody`, a Buffer from `express.raw()`, a string
+ * from `express.text()`, or the unread stream (`undefined`). A parsed object means the bytes
+ * are gone.
+ */
+function rawBodyOf(req: ExpressRequest): BodyOverride | undefined {
+  for (const value of [req.rawBody, req.body]) {
+    if (typeof value === "string") return value;
+    if (value instanceof Uint8Array) return value;
+  }
+  const consumed = req._body === true || req.readableEnded;
+  if (consumed) throw new RawBodyUnavailableError(PARSED_BODY_HELP);
+  return undefined;
+}
+
+/**
+ * Receives Extend webhooks: verifies the signature over the exact bytes received, ignores
+ * repeated `eventId`s, dispatches typed handlers, and answers 200 once accepted (400/401 for
+ * bad or unsigned deliveries, 405 for other methods, 413 past `maxBodyBytes`, 500 without
+ * details when a handler throws). Works before or after `express.raw()`/`express.text()`, or
+ * with a `rawBody` kept by a parser's `verify`; after `express.json()` alone it passes a
+ * {@link RawBodyUnavailableError} that shows the middleware order to use.
+ *
+ * @example
+ * ```ts
+ * app.post("/webhooks/extend", extendWebhooks({
+ *   secret: process.env.EXTEND_WEBHOOK_SECRET!,
+ *   on: { "workflow_run.completed": (event) => console.log(event.payload.id) },
+ * }));
+ * ```
+ */
+export function extendWebhooks(options: WebhookHandlerOptions): Middleware {
+  const handle = createWebhookHandler(options);
+  return (req, res, next) => {
+    let body: BodyOverride | undefined;
+    try {
+      body = req.method === "POST" ? rawBodyOf(req) : null;
+    } catch (error) {
+      next(error);
+      return;
+    }
+    handle(toWebRequest(req, res, body))
+      .then((response) => writeWebResponse(res, response))
+      .catch(next);
+  };
+}
+
+/** Options of {@link extendProxy}: the core proxy's, with `authorize` given the Express request. */
+export interface ExpressProxyOptions extends Omit<ProxyHandlerOptions, "authorize"> {
+  /**
+   * Decides whether the caller may use the proxy (a session check, say); false answers 403.
+   * @default every caller is allowed
+   */
+  authorize?: (req: ExpressRequest) => boolean | Promise<boolean>;
+}
+
+/**
+ * Lets a browser app call an allow-list of Extend operations under `mountPath` (default
+ * `/api/extend`: upload a file, run a workflow, get a run, get a file) with the server's
+ * token: the caller's credentials are dropped, `authorize` is asked first, uploads stream up
+ * to `maxBodyBytes`, and neither the token nor internal errors reach a response. Requests
+ * outside `mountPath` go on to the next middleware.
+ *
+ * @example
+ * ```ts
+ * app.use(extendProxy({
+ *   token: process.env.EXTEND_API_KEY!,
+ *   authorize: (req) => req.headers.cookie?.includes("session=") ?? false,
+ * }));
+ * ```
+ */
+export function extendProxy(options: ExpressProxyOptions): Middleware {
+  const requests = new WeakMap<Request, ExpressRequest>();
+  const { authorize, ...rest } = options;
+  const handle = createProxyHandler({
+    ...rest,
+    ...(authorize
+      ? {
+          authorize: (request: Request) => {
+            const req = requests.get(request);
+            return req ? authorize(req) : false;
+          },
+        }
+      : {}),
+  });
+  const mountPath = (options.mountPath ?? "/api/extend").replace(/\/+$/, "");
+  return (req, res, next) => {
+    const path = (req.originalUrl ?? req.url ?? "/").split("?")[0] ?? "/";
+    if (path !== mountPath && !path.startsWith(`${mountPath}/`)) {
+      next();
+      return;
+    }
+    // A JSON body parsed before the proxy is sent on re-serialised: the proxy signs nothing.
+    let body: BodyOverride | undefined;
+    if (req.body instanceof Uint8Array || typeof req.body === "string") body = req.body;
+    else if (req._body === true || req.readableEnded)
+      body = req.body === undefined ? null : JSON.stringify(req.body);
+    const request = toWebRequest(req, res, body);
+    requests.set(request, req);
+    handle(request)
+      .then((response) => writeWebResponse(res, response))
+      .catch(next);
+  };
+}

@@ -1,0 +1,86 @@
+import { once } from "node:events";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+
+/** What to send as the Web request's body instead of reading the Node stream. */
+export type BodyOverride = Uint8Array | string | null;
+
+/**
+ * A Web `Request` for a Node request: same method, URL (from `originalUrl` when a framework
+ * mounted the route) and headers; the body streams from the socket unless `body` gives it.
+ * Its signal aborts when the client goes away before the response is finished.
+ *
+ * @example
+ * ```ts
+ * const request = toWebRequest(req, res);
+ * const response = await handler(request);
+ * await writeWebResponse(res, response);
+ * ```
+ */
+export function toWebRequest(
+  req: IncomingMessage & { originalUrl?: string },
+  res: ServerResponse,
+  body?: BodyOverride,
+): Request {
+  const host = req.headers.host ?? "localhost";
+  const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
+  const url = new URL(req.originalUrl ?? req.url ?? "/", `${secure ? "https" : "http"}://${host}`);
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
+  }
+  const controller = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) controller.abort(new Error("The client closed the connection."));
+  });
+  const method = req.method ?? "GET";
+  const init: RequestInit & { duplex?: "half" } = { method, headers, signal: controller.signal };
+  if (method !== "GET" && method !== "HEAD") {
+    if (body !== undefined) init.body = body as BodyInit | null;
+    else {
+      init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
+      init.duplex = "half";
+    }
+  }
+  return new Request(url, init);
+}
+
+/**
+ * Writes a Web `Response` to a Node response: status, headers (every `set-cookie` kept
+ * apart), then the body with back-pressure. The response is always ended, and a client that
+ * goes away cancels the body instead of leaving it to run.
+ *
+ * @example
+ * ```ts
+ * await writeWebResponse(res, new Response("ok", { status: 200 }));
+ * ```
+ */
+export async function writeWebResponse(res: ServerResponse, response: Response): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== "set-cookie") headers[name] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers["set-cookie"] = cookies;
+  res.writeHead(response.status, response.statusText, headers);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  const stop = () => void reader.cancel().catch(() => {});
+  res.once("close", stop);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || res.destroyed) break;
+      if (!res.write(value)) await Promise.race([once(res, "drain"), once(res, "close")]);
+    }
+  } catch {
+    // The body failed mid-way: the status is sent, so all that is left is to end.
+  } finally {
+    res.off("close", stop);
+    if (!res.writableEnded) res.end();
+  }
+}
