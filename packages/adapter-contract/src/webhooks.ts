@@ -84,6 +84,13 @@ export function webhookContract(name: string, start: WebhookServerFactory): void
       expect(seen).toEqual([]);
     });
 
+    it("answers 400 to a correctly signed body that is not an event", async () => {
+      const { url, seen } = await serve();
+      const body = JSON.stringify({ hello: "world" });
+      expect((await post(url, body, await signWebhook({ body, secret: SECRET }))).status).toBe(400);
+      expect(seen).toEqual([]);
+    });
+
     it("acknowledges a redelivered eventId without handling it twice", async () => {
       const { url, seen } = await serve();
       const { body, headers } = await signedDelivery("dup");

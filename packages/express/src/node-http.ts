@@ -48,8 +48,9 @@ export function toWebRequest(
 
 /**
  * Writes a Web `Response` to a Node response: status, headers (every `set-cookie` kept
- * apart), then the body with back-pressure. The response is always ended, and a client that
- * goes away cancels the body instead of leaving it to run.
+ * apart), then the body with back-pressure. The response always ends: normally, or, when the
+ * body fails part-way, by cutting the connection so the client cannot take a short body for a
+ * whole one. A client that goes away cancels the body instead of leaving it to run.
  *
  * @example
  * ```ts
@@ -78,9 +79,11 @@ export async function writeWebResponse(res: ServerResponse, response: Response):
       if (!res.write(value)) await Promise.race([once(res, "drain"), once(res, "close")]);
     }
   } catch {
-    // The body failed mid-way: the status is sent, so all that is left is to end.
+    // The body failed part-way and the status is already sent: cut the connection, so the
+    // client sees a broken response instead of a short one that looks complete.
+    res.destroy();
   } finally {
     res.off("close", stop);
-    if (!res.writableEnded) res.end();
+    if (!res.writableEnded && !res.destroyed) res.end();
   }
 }
