@@ -26,7 +26,10 @@ afterAll(async () => {
 });
 
 test("a request that times out is aborted: the server sees its connection close", async () => {
-  const extend = createClient({ token: "sk_test", baseUrl, timeoutMs: 100, retry: false });
+  // Long enough that the request reaches the server even on a loaded CI machine (100 ms
+  // was not, with five packages testing at once on two cores), short enough to keep the
+  // test quick.
+  const extend = createClient({ token: "sk_test", baseUrl, timeoutMs: 1500, retry: false });
 
   const error = await extend
     .GET("/workflow_runs/{workflowRunId}", {
