@@ -51,14 +51,5 @@ export async function serverRuns(emulator: Emulator, workflowId: string) {
   return runs;
 }
 
-/** A seeded generator (mulberry32) for jitter in tests. */
-export function seeded(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator for jitter in tests: the emulator's own. */
+export { seededRandom as seeded } from "@extendkit/emulator";

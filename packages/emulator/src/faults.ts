@@ -28,7 +28,16 @@ export interface FaultOptions {
   rules: FaultRule[];
 }
 
-/** A small, fast, seeded generator (mulberry32): the same seed gives the same draws. */
+/**
+ * A small, fast, seeded generator (mulberry32): the same seed gives the same draws. The
+ * emulator draws its faults from it; tests can use it for their own jitter.
+ *
+ * @example
+ * ```ts
+ * const random = seededRandom(7);
+ * random(); // the same number on every run
+ * ```
+ */
 export function seededRandom(seed: number) {
   let state = seed >>> 0;
   return () => {

@@ -16,7 +16,7 @@
  * @packageDocumentation
  */
 export type { FaultOptions, FaultRule } from "./faults.js";
-export { parseFaults } from "./faults.js";
+export { parseFaults, seededRandom } from "./faults.js";
 export {
   DEFAULT_TOKEN,
   type EmulatorOptions,
