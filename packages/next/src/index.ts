@@ -1,0 +1,149 @@
+/**
+ * `@extendkit/next`: Next.js App Router route handlers over `@extendkit/core/handlers`. A
+ * webhook receiver that checks signatures over the exact bytes received, and a proxy that
+ * lets browser code call a few Extend operations with the server's token. Web standards
+ * only, so the same handlers run on the Node and Edge runtimes.
+ *
+ * @example
+ * ```ts
+ * // app/webhooks/extend/route.ts
+ * import { createWebhookHandler } from "@extendkit/next";
+ *
+ * export const { POST } = createWebhookHandler({
+ *   secret: process.env.EXTEND_WEBHOOK_SECRET!,
+ *   on: { "workflow_run.completed": (event) => save(event.payload) },
+ * });
+ *
+ * // app/api/extend/[...path]/route.ts
+ * import { createProxyHandlers } from "@extendkit/next";
+ *
+ * export const { GET, POST, DELETE } = createProxyHandlers({ token: process.env.EXTEND_API_KEY! });
+ * ```
+ *
+ * @packageDocumentation
+ */
+import {
+  createWebhookHandler as createCoreWebhookHandler,
+  createProxyHandler,
+  type ProxyHandlerOptions,
+  type WebhookHandlerOptions,
+} from "@extendkit/core/handlers";
+
+export {
+  createMemoryDedupeStore,
+  type DedupeStore,
+  type MemoryDedupeOptions,
+  type ProxiedOperation,
+  type ProxyHandlerOptions,
+  type WebhookContext,
+  type WebhookHandlerOptions,
+  type WebhookHandlers,
+} from "@extendkit/core/handlers";
+
+/** The values of a route's dynamic segments, as Next.js passes them (a promise since Next 15). */
+export type RouteParams = Record<string, string | string[] | undefined>;
+
+/** The second argument Next.js gives a route handler. */
+export interface RouteContext {
+  params?: Promise<RouteParams> | RouteParams;
+}
+
+/**
+ * A Next.js route handler. Next passes a `NextRequest` (a `Request`); any `Request` works,
+ * so the handlers can also be called directly, in tests or another Web-standard server.
+ */
+export type RouteHandler = (request: Request, context?: RouteContext) => Promise<Response>;
+
+/**
+ * Receives Extend webhooks in a route handler: verifies the signature over the exact bytes
+ * received (Web Crypto, so it works on the Edge runtime too), ignores repeated `eventId`s,
+ * dispatches typed handlers, and answers 200 once accepted (400/401 for bad or unsigned
+ * deliveries, 413 past `maxBodyBytes`, 500 without details when a handler throws). Next.js
+ * answers 405 to other methods, since only `POST` is exported.
+ *
+ * Each instance keeps its own in-memory dedupe store; on serverless or several instances
+ * pass a shared `dedupe` store.
+ *
+ * @example
+ * ```ts
+ * // app/webhooks/extend/route.ts
+ * import { createWebhookHandler } from "@extendkit/next";
+ *
+ * export const { POST } = createWebhookHandler({
+ *   secret: process.env.EXTEND_WEBHOOK_SECRET!,
+ *   on: {
+ *     "workflow_run.completed": async (event) => console.log(event.payload.id, event.payload.status),
+ *   },
+ * });
+ * ```
+ */
+export function createWebhookHandler(options: WebhookHandlerOptions): { POST: RouteHandler } {
+  const handle = createCoreWebhookHandler(options);
+  // biome-ignore lint/correctness/noComponentHookFactories: Next names route handlers by HTTP method; this is not a React component.
+  return { POST: (request) => handle(request) };
+}
+
+/**
+ * Options of {@link createProxyHandlers}: the core proxy's options. Without `mountPath`,
+ * the mount path is taken from where the route file sits (the URL minus its catch-all
+ * segment), so any folder and a `basePath` work unchanged.
+ */
+export type NextProxyOptions = ProxyHandlerOptions;
+
+/** The segments a catch-all route matched, or `undefined` when it is not a catch-all. */
+function catchAllSegments(params: RouteParams | undefined): string[] | undefined {
+  if (!params) return undefined;
+  const arrays = Object.values(params).filter((value) => Array.isArray(value));
+  return arrays.length === 1 ? (arrays[0] as string[]) : undefined;
+}
+
+/** The part of `pathname` before the last `count` segments: where the route is mounted. */
+function mountOf(pathname: string, count: number): string {
+  const parts = pathname.replace(/\/+$/, "").split("/");
+  return parts.slice(0, parts.length - count).join("/") || "/";
+}
+
+/**
+ * Lets browser code call an allow-list of Extend operations through a catch-all route
+ * (default: upload a file, run a workflow, get a run, get a file) with the server's token:
+ * the caller's credentials are dropped, `authorize` is asked first (it receives the
+ * `NextRequest`), uploads stream up to `maxBodyBytes` (413 beyond), and neither the token nor
+ * upstream errors reach a response. Export the handlers from
+ * `app/api/extend/[...path]/route.ts`.
+ *
+ * @example
+ * ```ts
+ * // app/api/extend/[...path]/route.ts
+ * import { createProxyHandlers } from "@extendkit/next";
+ * import { cookies } from "next/headers";
+ *
+ * export const { GET, POST, DELETE } = createProxyHandlers({
+ *   token: process.env.EXTEND_API_KEY!,
+ *   authorize: async () => (await cookies()).has("session"),
+ * });
+ * ```
+ */
+export function createProxyHandlers(options: NextProxyOptions): {
+  GET: RouteHandler;
+  POST: RouteHandler;
+  DELETE: RouteHandler;
+} {
+  const fixed = options.mountPath === undefined ? undefined : createProxyHandler(options);
+  // Validate the options now, not on the first request.
+  const fallback = fixed ?? createProxyHandler(options);
+  const byMount = new Map<string, (request: Request) => Promise<Response>>();
+  const handle: RouteHandler = async (request, context) => {
+    if (fixed) return fixed(request);
+    const segments = catchAllSegments(await context?.params);
+    if (segments === undefined) return fallback(request);
+    const mountPath = mountOf(new URL(request.url).pathname, segments.length);
+    let proxy = byMount.get(mountPath);
+    if (!proxy) {
+      proxy = createProxyHandler({ ...options, mountPath });
+      // A route has one mount; the bound only guards against odd URLs filling memory.
+      if (byMount.size < 16) byMount.set(mountPath, proxy);
+    }
+    return proxy(request);
+  };
+  return { GET: handle, POST: handle, DELETE: handle };
+}

@@ -1,0 +1,43 @@
+import { proxyContract, webhookContract } from "@extendkit/adapter-contract";
+import { createProxyHandlers, createWebhookHandler } from "../src/index.js";
+import { serveOnEdge } from "./edge-server.js";
+import { serveOnNode } from "./node-server.js";
+import { PROXY_ROUTE, WEBHOOK_ROUTE } from "./routes.js";
+
+webhookContract("Next.js route handlers, Node runtime", async (options) => {
+  const server = await serveOnNode([
+    { path: WEBHOOK_ROUTE, handlers: createWebhookHandler(options) },
+  ]);
+  return { url: `${server.url}${WEBHOOK_ROUTE}`, close: server.close };
+});
+
+proxyContract("Next.js route handlers, Node runtime", async ({ allowCookie, ...options }) =>
+  serveOnNode([
+    {
+      path: PROXY_ROUTE,
+      handlers: createProxyHandlers({
+        ...options,
+        ...(allowCookie
+          ? { authorize: (request) => request.headers.get("cookie") === allowCookie }
+          : {}),
+      }),
+    },
+  ]),
+);
+
+webhookContract("Next.js route handlers, Edge runtime", async (options) => {
+  const server = await serveOnEdge({ kind: "webhook", options });
+  return { url: `${server.url}${WEBHOOK_ROUTE}`, close: server.close };
+});
+
+proxyContract("Next.js route handlers, Edge runtime", async ({ allowCookie, ...options }) =>
+  serveOnEdge({
+    kind: "proxy",
+    options: {
+      ...options,
+      ...(allowCookie
+        ? { authorize: (request) => request.headers.get("cookie") === allowCookie }
+        : {}),
+    },
+  }),
+);

@@ -1,0 +1,139 @@
+import { signedDelivery } from "@extendkit/adapter-contract";
+import { type Emulator, startEmulator } from "@extendkit/emulator";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createProxyHandlers, createWebhookHandler, type RouteHandler } from "../src/index.js";
+import { edgeBundle, serveOnEdge } from "./edge-server.js";
+import { serveOnNode } from "./node-server.js";
+
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0 });
+});
+afterAll(async () => {
+  await emulator.close();
+});
+
+describe("createProxyHandlers", () => {
+  it("takes its mount path from where the catch-all route sits (another folder, a basePath)", async () => {
+    const handlers = createProxyHandlers({ token: emulator.token, baseUrl: emulator.url });
+    const server = await serveOnNode([{ path: "/shop/api/documents/[...rest]", handlers }]);
+    try {
+      const created = await fetch(`${server.url}/shop/api/documents/workflow_runs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ workflowId: emulator.seed.workflowId, rawTexts: ["Invoice 9"] }),
+      });
+      expect(created.status).toBe(200);
+      const id = (await created.json()).workflowRuns[0].id;
+      const read = await fetch(`${server.url}/shop/api/documents/workflow_runs/${id}`);
+      expect((await read.json()).workflowRun.id).toBe(id);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("uses an explicit mountPath as given", async () => {
+    const { GET } = createProxyHandlers({
+      token: emulator.token,
+      baseUrl: emulator.url,
+      mountPath: "/x",
+    });
+    const inside = await GET(new Request("http://app.test/x/workflow_runs/workflow_run_none"));
+    expect(inside.status).toBe(404);
+    expect(await inside.json()).toMatchObject({
+      error: expect.stringContaining("workflow_run_none"),
+    });
+    // Outside the configured mount nothing is proxied, whatever the route params say.
+    const outside = await GET(new Request("http://app.test/y/workflow_runs/workflow_run_none"), {
+      params: Promise.resolve({ path: ["workflow_runs", "workflow_run_none"] }),
+    });
+    expect(await outside.json()).toEqual({ error: "Not found." });
+  });
+
+  it("works without route params, at the default /api/extend", async () => {
+    const { GET } = createProxyHandlers({ token: emulator.token, baseUrl: emulator.url });
+    const run = await GET(new Request("http://app.test/api/extend/workflow_runs/workflow_run_no"));
+    expect(run.status).toBe(404);
+    expect(await run.json()).toMatchObject({ error: expect.stringContaining("workflow_run_no") });
+  });
+
+  it("refuses bad options when the route module loads, not on the first request", () => {
+    expect(() => createProxyHandlers({ token: "" })).toThrow(/token/);
+    expect(() => createProxyHandlers({ token: "t", allow: ["nope" as never] })).toThrow(/nope/);
+  });
+
+  it("answers 405 for a method the route does not export, as Next does", async () => {
+    const handlers = createProxyHandlers({ token: emulator.token, baseUrl: emulator.url });
+    const server = await serveOnNode([{ path: "/api/extend/[...path]", handlers }]);
+    try {
+      const put = await fetch(`${server.url}/api/extend/workflow_runs/x`, { method: "PUT" });
+      expect(put.status).toBe(405);
+      expect(put.headers.get("allow")).toBe("GET, POST, DELETE");
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("createWebhookHandler", () => {
+  it("exports only POST, which takes a plain Request too", async () => {
+    const seen: string[] = [];
+    const handlers: Record<string, RouteHandler> = createWebhookHandler({
+      secret: "wss_contract_secret",
+      onEvent: (event) => void seen.push(event.eventId),
+    });
+    expect(Object.keys(handlers)).toEqual(["POST"]);
+    const { body, headers } = await signedDelivery("plain");
+    const response = await handlers.POST?.(
+      new Request("http://app.test/webhooks/extend", { method: "POST", body, headers }),
+    );
+    expect(response?.status).toBe(200);
+    expect(seen).toEqual(["plain"]);
+  });
+});
+
+describe("the Edge runtime", () => {
+  it("has no Node globals, so the contract there runs without them", async () => {
+    const server = await serveOnEdge({ kind: "webhook", options: { secret: "wss_x" } });
+    try {
+      expect(
+        server.runtime.evaluate(
+          "[typeof process, typeof require, typeof Buffer, typeof setImmediate].join()",
+        ),
+      ).toBe("undefined,undefined,undefined,undefined");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("verifies inside the VM: the handlers get the VM's own Request", async () => {
+    const requests: unknown[] = [];
+    const server = await serveOnEdge({
+      kind: "webhook",
+      options: {
+        secret: "wss_contract_secret",
+        onEvent: (_event, context) => void requests.push(context.request),
+      },
+    });
+    try {
+      const { body, headers } = await signedDelivery("in-vm");
+      const answer = await fetch(`${server.url}/webhooks/extend`, {
+        method: "POST",
+        body,
+        headers,
+      });
+      expect(answer.status).toBe(200);
+      expect(requests).toHaveLength(1);
+      expect(requests[0]).not.toBeInstanceOf(Request);
+      expect(requests[0]).toBeInstanceOf(server.runtime.context.Request);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("bundles for the browser platform with nothing left unresolved", async () => {
+    const code = await edgeBundle();
+    expect(code).not.toMatch(/\brequire\(|from\s*["']node:/);
+    expect(code).toContain("crypto.subtle");
+  });
+});
