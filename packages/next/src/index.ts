@@ -86,7 +86,8 @@ export function createWebhookHandler(options: WebhookHandlerOptions): { POST: Ro
 /**
  * Options of {@link createProxyHandlers}: the core proxy's options. Without `mountPath`,
  * the mount path is taken from where the route file sits (the URL minus its catch-all
- * segment), so any folder and a `basePath` work unchanged.
+ * segment), so any folder and a `basePath` work unchanged. The options are checked on the
+ * first request, so `next build` works without the secrets in its environment.
  */
 export type NextProxyOptions = ProxyHandlerOptions;
 
@@ -128,22 +129,25 @@ export function createProxyHandlers(options: NextProxyOptions): {
   POST: RouteHandler;
   DELETE: RouteHandler;
 } {
-  const fixed = options.mountPath === undefined ? undefined : createProxyHandler(options);
-  // Validate the options now, not on the first request.
-  const fallback = fixed ?? createProxyHandler(options);
-  const byMount = new Map<string, (request: Request) => Promise<Response>>();
-  const handle: RouteHandler = async (request, context) => {
-    if (fixed) return fixed(request);
-    const segments = catchAllSegments(await context?.params);
-    if (segments === undefined) return fallback(request);
-    const mountPath = mountOf(new URL(request.url).pathname, segments.length);
-    let proxy = byMount.get(mountPath);
+  const proxies = new Map<string, (request: Request) => Promise<Response>>();
+  // Created on first use: `next build` loads route modules without the runtime secrets, so a
+  // missing token must not fail the build. It fails the request instead (500, logged by Next).
+  const proxyAt = (mountPath: string | undefined) => {
+    const key = mountPath ?? "";
+    let proxy = proxies.get(key);
     if (!proxy) {
-      proxy = createProxyHandler({ ...options, mountPath });
+      proxy = createProxyHandler(mountPath === undefined ? options : { ...options, mountPath });
       // A route has one mount; the bound only guards against odd URLs filling memory.
-      if (byMount.size < 16) byMount.set(mountPath, proxy);
+      if (proxies.size < 16) proxies.set(key, proxy);
     }
-    return proxy(request);
+    return proxy;
+  };
+  const handle: RouteHandler = async (request, context) => {
+    if (options.mountPath !== undefined) return proxyAt(undefined)(request);
+    const segments = catchAllSegments(await context?.params);
+    const mountPath =
+      segments === undefined ? undefined : mountOf(new URL(request.url).pathname, segments.length);
+    return proxyAt(mountPath)(request);
   };
   return { GET: handle, POST: handle, DELETE: handle };
 }
