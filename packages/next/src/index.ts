@@ -34,7 +34,6 @@ export {
   type DedupeStore,
   type MemoryDedupeOptions,
   type ProxiedOperation,
-  type ProxyHandlerOptions,
   type WebhookContext,
   type WebhookHandlerOptions,
   type WebhookHandlers,
@@ -89,7 +88,15 @@ export function createWebhookHandler(options: WebhookHandlerOptions): { POST: Ro
  * segment), so any folder and a `basePath` work unchanged. The options are checked on the
  * first request, so `next build` works without the secrets in its environment.
  */
-export type NextProxyOptions = ProxyHandlerOptions;
+export interface NextProxyOptions extends Omit<ProxyHandlerOptions, "authorize"> {
+  /**
+   * Decides whether the caller may make this call: answer `true`, `false` (403), or a
+   * `Response` to send instead (a 401 from your auth, say). It receives the `NextRequest`
+   * and may use `cookies()` and `headers()` from `next/headers`.
+   * @default every caller is allowed
+   */
+  authorize?: ProxyHandlerOptions["authorize"];
+}
 
 /** The segments a catch-all route matched, or `undefined` when it is not a catch-all. */
 function catchAllSegments(params: RouteParams | undefined): string[] | undefined {

@@ -1,11 +1,11 @@
 // Bundled into one script and evaluated in the Edge VM: the package and its core, no Node APIs.
-import type { ProxyHandlerOptions, WebhookHandlerOptions } from "../src/index.js";
+import type { NextProxyOptions, WebhookHandlerOptions } from "../src/index.js";
 import { createProxyHandlers, createWebhookHandler } from "../src/index.js";
 import { dispatch, PROXY_ROUTE, type Route, WEBHOOK_ROUTE } from "./routes.js";
 
 declare const contract:
   | { kind: "webhook"; options: WebhookHandlerOptions }
-  | { kind: "proxy"; options: ProxyHandlerOptions };
+  | { kind: "proxy"; options: NextProxyOptions };
 
 interface FetchEvent extends Event {
   request: Request;

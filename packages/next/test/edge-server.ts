@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { EdgeRuntime, runServer } from "edge-runtime";
 import { rolldown } from "rolldown";
-import type { ProxyHandlerOptions, WebhookHandlerOptions } from "../src/index.js";
+import type { NextProxyOptions, WebhookHandlerOptions } from "../src/index.js";
 
 let bundled: Promise<string> | undefined;
 
@@ -30,7 +30,7 @@ export function edgeBundle(): Promise<string> {
 
 export type EdgeContract =
   | { kind: "webhook"; options: WebhookHandlerOptions }
-  | { kind: "proxy"; options: ProxyHandlerOptions };
+  | { kind: "proxy"; options: NextProxyOptions };
 
 /** A server whose routes run inside an Edge VM. */
 export interface EdgeServer {
