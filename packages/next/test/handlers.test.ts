@@ -1,6 +1,8 @@
 import { signedDelivery } from "@extendkit/adapter-contract";
+import type { WorkflowRun } from "@extendkit/core";
 import { type Emulator, startEmulator } from "@extendkit/emulator";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { NextRequest } from "next/server";
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import { createProxyHandlers, createWebhookHandler, type RouteHandler } from "../src/index.js";
 import { edgeBundle, serveOnEdge } from "./edge-server.js";
 import { serveOnNode } from "./node-server.js";
@@ -93,6 +95,31 @@ describe("createWebhookHandler", () => {
     );
     expect(response?.status).toBe(200);
     expect(seen).toEqual(["plain"]);
+  });
+});
+
+describe("types", () => {
+  it("fit Next's route handler signature and type each event by its type", () => {
+    type NextRoute = (
+      request: NextRequest,
+      context: { params: Promise<{ path: string[] }> },
+    ) => Promise<Response>;
+    const proxy = createProxyHandlers({ token: "t" });
+    expectTypeOf(proxy.GET).toExtend<NextRoute>();
+    expectTypeOf(proxy.DELETE).toExtend<NextRoute>();
+    const webhook = createWebhookHandler({
+      secret: "s",
+      on: {
+        "workflow_run.completed": (event) => {
+          expectTypeOf(event.payload).toEqualTypeOf<WorkflowRun>();
+        },
+      },
+    });
+    expectTypeOf(webhook.POST).toExtend<NextRoute>();
+    // @ts-expect-error: not an event type of the API
+    createWebhookHandler({ secret: "s", on: { "workflow_run.finished": () => {} } });
+    // @ts-expect-error: the proxy's allow-list takes operation ids of the spec
+    createProxyHandlers({ token: "t", allow: ["deleteEverything"] });
   });
 });
 
