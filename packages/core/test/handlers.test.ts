@@ -759,6 +759,11 @@ describe("createProxyHandler", () => {
     ["GET", "/api/extendx/workflow_runs/workflow_run_1", 404, null],
     ["GET", "/workflow_runs/workflow_run_1", 404, null],
     ["GET", "/api/extend/workflow_runs/a/b", 404, null],
+    // Ids are [A-Za-z0-9_-]: encoded slashes, dots and backslashes never reach the API.
+    ["GET", "/api/extend/workflow_runs/..%2Fworkflows", 404, null],
+    ["GET", "/api/extend/workflow_runs/%2e%2e", 404, null],
+    ["GET", "/api/extend/files/file_1%5C..", 404, null],
+    ["GET", "/api/extend/files/file.1", 404, null],
     ["DELETE", "/api/extend/files/file_1", 405, "GET"],
     ["DELETE", "/api/extend/workflow_runs/workflow_run_1", 405, "GET"],
     ["POST", "/api/extend/workflow_runs/workflow_run_1", 405, "GET"],
@@ -902,14 +907,14 @@ describe("createProxyHandler", () => {
     });
 
     const ok = await handle(
-      app("/internal/extend/workflow_runs/workflow_run_a%2Fb?include=outputs&x=%20y"),
+      app("/internal/extend/workflow_runs/workflow_run_a-B_9?include=outputs&x=%20y"),
     );
     const outside = await handle(app("/api/extend/workflow_runs/workflow_run_1"));
 
     expect(ok.status).toBe(200);
     expect(outside.status).toBe(404);
     expect(upstream.map((u) => u.request.url)).toEqual([
-      "http://127.0.0.1:4010/workflow_runs/workflow_run_a%2Fb?include=outputs&x=%20y",
+      "http://127.0.0.1:4010/workflow_runs/workflow_run_a-B_9?include=outputs&x=%20y",
     ]);
   });
 

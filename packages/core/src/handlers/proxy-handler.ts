@@ -84,7 +84,9 @@ export function createProxyHandler(
         throw new TypeError(`createProxyHandler: unknown operation "${operationId}" in allow.`);
       return {
         operation: { operationId, method: op.method, path: op.path } as ProxiedOperation,
-        pattern: new RegExp(`^${op.path.replace(/\{\w+\}/g, "[^/]+")}/?$`),
+        // Path parameters are ids (`workflow_run_…`, `file_…`): letters, digits, `_` and `-`.
+        // Anything else (an encoded `/`, `..`, `\`) is 404 rather than sent on with the token.
+        pattern: new RegExp(`^${op.path.replace(/\{\w+\}/g, "[A-Za-z0-9_-]+")}/?$`),
       };
     },
   );
