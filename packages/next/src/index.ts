@@ -105,6 +105,35 @@ function catchAllSegments(params: RouteParams | undefined): string[] | undefined
   return arrays.length === 1 ? (arrays[0] as string[]) : undefined;
 }
 
+/**
+ * On the Edge runtime, Next.js appends the route's params to the request's query
+ * (`/api/extend/workflow_runs/x?path=workflow_runs&path=x`). They are not the caller's, so
+ * they are not forwarded to Extend. On the Node runtime the query is left as it came.
+ */
+function withoutEdgeParams(request: Request, params: RouteParams): Request {
+  if (typeof (globalThis as { EdgeRuntime?: unknown }).EdgeRuntime !== "string") return request;
+  const url = new URL(request.url);
+  let changed = false;
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined) continue;
+    const added = Array.isArray(value) ? value : [value];
+    const all = url.searchParams.getAll(key);
+    const kept = all.slice(0, all.length - added.length);
+    if (!added.length || !added.every((v, i) => all[kept.length + i] === v)) continue;
+    url.searchParams.delete(key);
+    for (const v of kept) url.searchParams.append(key, v);
+    changed = true;
+  }
+  if (!changed) return request;
+  return new Request(url, {
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    signal: request.signal,
+    duplex: "half",
+  } as RequestInit);
+}
+
 /** The part of `pathname` before the last `count` segments: where the route is mounted. */
 function mountOf(pathname: string, count: number): string {
   const parts = pathname.replace(/\/+$/, "").split("/");
@@ -137,24 +166,42 @@ export function createProxyHandlers(options: NextProxyOptions): {
   DELETE: RouteHandler;
 } {
   const proxies = new Map<string, (request: Request) => Promise<Response>>();
+  // Requests rebuilt without Next's params in their query, mapped back for `authorize`.
+  const originals = new WeakMap<Request, Request>();
+  const core: ProxyHandlerOptions = {
+    ...options,
+    ...(options.authorize
+      ? {
+          authorize: (request, operation) =>
+            (options.authorize as NonNullable<ProxyHandlerOptions["authorize"]>)(
+              originals.get(request) ?? request,
+              operation,
+            ),
+        }
+      : {}),
+  };
   // Created on first use: `next build` loads route modules without the runtime secrets, so a
   // missing token must not fail the build. It fails the request instead (500, logged by Next).
   const proxyAt = (mountPath: string | undefined) => {
     const key = mountPath ?? "";
     let proxy = proxies.get(key);
     if (!proxy) {
-      proxy = createProxyHandler(mountPath === undefined ? options : { ...options, mountPath });
-      // A route has one mount; the bound only guards against odd URLs filling memory.
-      if (proxies.size < 16) proxies.set(key, proxy);
+      proxy = createProxyHandler(mountPath === undefined ? core : { ...core, mountPath });
+      // One route has one mount, unless a dynamic segment comes before the catch-all.
+      if (proxies.size >= 64) proxies.clear();
+      proxies.set(key, proxy);
     }
     return proxy;
   };
   const handle: RouteHandler = async (request, context) => {
-    if (options.mountPath !== undefined) return proxyAt(undefined)(request);
-    const segments = catchAllSegments(await context?.params);
+    const params = await context?.params;
+    const forwarded = params ? withoutEdgeParams(request, params) : request;
+    if (forwarded !== request) originals.set(forwarded, request);
+    if (options.mountPath !== undefined) return proxyAt(undefined)(forwarded);
+    const segments = catchAllSegments(params);
     const mountPath =
       segments === undefined ? undefined : mountOf(new URL(request.url).pathname, segments.length);
-    return proxyAt(mountPath)(request);
+    return proxyAt(mountPath)(forwarded);
   };
   return { GET: handle, POST: handle, DELETE: handle };
 }

@@ -19,5 +19,5 @@ const routes: Route[] =
 
 addEventListener("fetch", (event) => {
   const fetchEvent = event as FetchEvent;
-  fetchEvent.respondWith(dispatch(routes, fetchEvent.request));
+  fetchEvent.respondWith(dispatch(routes, fetchEvent.request, { edge: true }));
 });

@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { signedDelivery } from "@extendkit/adapter-contract";
 import type { WorkflowRun } from "@extendkit/core";
 import { type Emulator, startEmulator } from "@extendkit/emulator";
@@ -16,7 +18,7 @@ afterAll(async () => {
 });
 
 describe("createProxyHandlers", () => {
-  it("takes its mount path from where the catch-all route sits (another folder, a basePath)", async () => {
+  it("takes its mount path from where the catch-all route sits, in any folder", async () => {
     const handlers = createProxyHandlers({ token: emulator.token, baseUrl: emulator.url });
     const server = await serveOnNode([{ path: "/shop/api/documents/[...rest]", handlers }]);
     try {
@@ -68,16 +70,12 @@ describe("createProxyHandlers", () => {
     await expect(typo.GET(request())).rejects.toThrow(/unknown operation "nope"/);
   });
 
-  it("answers 405 for a method the route does not export, as Next does", async () => {
-    const handlers = createProxyHandlers({ token: emulator.token, baseUrl: emulator.url });
-    const server = await serveOnNode([{ path: "/api/extend/[...path]", handlers }]);
-    try {
-      const put = await fetch(`${server.url}/api/extend/workflow_runs/x`, { method: "PUT" });
-      expect(put.status).toBe(405);
-      expect(put.headers.get("allow")).toBe("GET, POST, DELETE");
-    } finally {
-      await server.close();
-    }
+  it("exports GET, POST and DELETE, the methods of the proxied operations", () => {
+    expect(Object.keys(createProxyHandlers({ token: "t" })).sort()).toEqual([
+      "DELETE",
+      "GET",
+      "POST",
+    ]);
   });
 });
 
@@ -159,6 +157,45 @@ describe("the Edge runtime", () => {
       expect(requests[0]).toBeInstanceOf(server.runtime.context.Request);
     } finally {
       await server.close();
+    }
+  });
+
+  it("does not forward the route params Next's Edge runtime adds to the query", async () => {
+    const upstream: string[] = [];
+    const api = createServer((req, res) => {
+      upstream.push(`${req.method} ${req.url}`);
+      res.setHeader("content-type", "application/json");
+      res.end("{}");
+    });
+    await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", resolve));
+    const seenByAuthorize: string[] = [];
+    const server = await serveOnEdge({
+      kind: "proxy",
+      options: {
+        token: "t",
+        baseUrl: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+        authorize: (request) => {
+          seenByAuthorize.push(new URL(request.url).search);
+          return true;
+        },
+      },
+    });
+    try {
+      await fetch(`${server.url}/api/extend/files/file_1?rawText=true&path=mine`);
+      await fetch(`${server.url}/api/extend/workflow_runs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      expect(upstream).toEqual(["GET /files/file_1?rawText=true&path=mine", "POST /workflow_runs"]);
+      // authorize gets the request as the route got it.
+      expect(seenByAuthorize).toEqual([
+        "?rawText=true&path=mine&path=files&path=file_1",
+        "?path=workflow_runs",
+      ]);
+    } finally {
+      await server.close();
+      api.close();
     }
   });
 
