@@ -1,0 +1,167 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { signedDelivery } from "@extendkit/adapter-contract";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+// The built package in a real Next.js app (test/next-fixture: basePath "/shop", a proxy and
+// a webhook route on each runtime), built with `next build` and served by `next start`.
+// The Extend API is a loopback server that records what the proxy sends it.
+const fixture = fileURLToPath(new URL("./next-fixture/", import.meta.url));
+const nextBin = createRequire(import.meta.url).resolve("next/dist/bin/next");
+const TOKEN = "tok_fixture_server_key";
+const SECRET = "wss_contract_secret";
+
+interface Seen {
+  method: string;
+  url: string;
+  authorization: string | undefined;
+  cookie: string | undefined;
+  contentType: string | undefined;
+  body: string;
+}
+
+let api: Server;
+const seen: Seen[] = [];
+let next: ChildProcess;
+let appUrl = "";
+let log = "";
+
+function run(args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, [nextBin, ...args], {
+    cwd: fixture,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (chunk) => (log += chunk));
+  child.stderr?.on("data", (chunk) => (log += chunk));
+  return child;
+}
+
+beforeAll(async () => {
+  api = createServer((req, res) => {
+    let body = "";
+    req.setEncoding("latin1");
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      seen.push({
+        method: req.method ?? "",
+        url: req.url ?? "",
+        authorization: req.headers.authorization,
+        cookie: req.headers.cookie,
+        contentType: req.headers["content-type"],
+        body,
+      });
+      res.setHeader("content-type", "application/json");
+      res.setHeader("set-cookie", "upstream=1");
+      res.end(JSON.stringify({ ok: true }));
+    });
+  });
+  await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", resolve));
+
+  const build = run(["build"]);
+  const code = await new Promise((resolve) => build.once("exit", resolve));
+  if (code !== 0) throw new Error(`next build failed:\n${log}`);
+
+  // `next start` on port 0 picks a free port and prints it.
+  next = run(["start", "-p", "0", "-H", "127.0.0.1"], {
+    EXTEND_API_KEY: TOKEN,
+    EXTEND_BASE_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+    EXTEND_WEBHOOK_SECRET: SECRET,
+  });
+  const exited = new Promise((resolve) => next.once("exit", resolve));
+  for (let i = 0; i < 600 && !appUrl; i++) {
+    const ready = /http:\/\/127\.0\.0\.1:(\d+)/.exec(log);
+    if (ready && /Ready/.test(log)) appUrl = `http://127.0.0.1:${ready[1]}`;
+    else if (await Promise.race([exited.then(() => true), sleep(100).then(() => false)]))
+      throw new Error(`next start exited:\n${log}`);
+  }
+  if (!appUrl) throw new Error(`next start did not become ready:\n${log}`);
+}, 180_000);
+
+afterAll(async () => {
+  if (next && next.exitCode === null) {
+    const exited = new Promise((resolve) => next.once("exit", resolve));
+    next.kill("SIGTERM");
+    await exited;
+  }
+  api?.closeAllConnections();
+  api?.close();
+});
+
+function sleep(ms: number) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function call(path: string, init?: RequestInit) {
+  seen.length = 0;
+  const response = await fetch(`${appUrl}${path}`, init);
+  const text = await response.text();
+  expect(text).not.toContain(TOKEN);
+  for (const [, value] of response.headers) expect(value).not.toContain(TOKEN);
+  return { status: response.status, headers: response.headers, text };
+}
+
+describe.each(["node", "edge"])("next start, %s runtime, basePath /shop", (runtime) => {
+  const proxy = `/shop/api/${runtime}`;
+
+  it("proxies an allowed GET with the server's token, keeping only the caller's own query", async () => {
+    const answer = await call(`${proxy}/files/file_1?rawText=true`, {
+      headers: { authorization: "Bearer callers-own", cookie: "session=ok" },
+    });
+    expect(answer.status).toBe(200);
+    expect(seen).toEqual([
+      expect.objectContaining({
+        method: "GET",
+        url: "/files/file_1?rawText=true",
+        authorization: `Bearer ${TOKEN}`,
+        cookie: undefined,
+      }),
+    ]);
+    expect(answer.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("streams a multipart upload and a JSON body through", async () => {
+    const form = new FormData();
+    form.append("file", new Blob(["%PDF-1.4 fixture"], { type: "application/pdf" }), "a.pdf");
+    expect((await call(`${proxy}/files/upload`, { method: "POST", body: form })).status).toBe(200);
+    expect(seen[0]?.url).toBe("/files/upload");
+    expect(seen[0]?.contentType).toMatch(/^multipart\/form-data; boundary=/);
+    expect(seen[0]?.body).toContain("%PDF-1.4 fixture");
+
+    const run = await call(`${proxy}/workflow_runs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ workflowId: "workflow_1", rawTexts: ["x"] }),
+    });
+    expect(run.status).toBe(200);
+    expect(seen.map((s) => `${s.method} ${s.url} ${s.body}`)).toEqual([
+      'POST /workflow_runs {"workflowId":"workflow_1","rawTexts":["x"]}',
+    ]);
+  });
+
+  it("refuses what is outside the allow-list or not authorized, calling nothing", async () => {
+    expect((await call(`${proxy}/processors`)).status).toBe(404);
+    expect((await call(`${proxy}/workflow_runs`)).status).toBe(405);
+    expect((await call(`${proxy}/workflow_runs/..%2Fworkflows`)).status).toBe(404);
+    const blocked = await call(`${proxy}/workflow_runs/workflow_run_1`, {
+      headers: { cookie: "session=blocked" },
+    });
+    expect(blocked.status).toBe(403);
+    expect(seen).toEqual([]);
+  });
+
+  it("verifies webhooks over the raw bytes", async () => {
+    const url = `${appUrl}/shop/webhooks/${runtime}`;
+    const good = await signedDelivery(`evt_${runtime}`, SECRET);
+    expect((await fetch(url, { method: "POST", ...good })).status).toBe(200);
+    const tampered = { ...good, body: good.body.replace("PROCESSED", "FAILED") };
+    expect((await fetch(url, { method: "POST", ...tampered })).status).toBe(401);
+    const wrong = await signedDelivery(`evt_${runtime}_2`, "wss_other");
+    expect((await fetch(url, { method: "POST", ...wrong })).status).toBe(401);
+    await expect.poll(() => log).toContain(`verified on ${runtime}: evt_${runtime}`);
+    expect(log).not.toContain(`verified on ${runtime}: evt_${runtime}_2`);
+  });
+});
