@@ -35,54 +35,74 @@ export async function start(options = {}) {
     throw new Error(
       "The app is not built: run `npx -y pnpm@12.4.2 --filter @example/next-app... build` first.",
     );
-  // A little latency per page, so the run page visibly moves from PROCESSING to PROCESSED.
-  const emulator = await startEmulator({ port: 0, pageLatencyMs: 300 });
-  const port = options.port === 0 ? await freePort() : (options.port ?? 3000);
-  const appUrl = `http://127.0.0.1:${port}`;
-  const webhookSecret = `wss_example_${crypto.randomUUID().replaceAll("-", "")}`;
-  for (const path of WEBHOOK_PATHS) {
-    const registered = await fetch(`${emulator.url}/_emulator/webhook_endpoints`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${emulator.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ url: `${appUrl}${path}`, secret: webhookSecret }),
-    });
-    if (!registered.ok) throw new Error(`Could not register ${path}: ${await registered.text()}`);
-  }
-
-  const capture = options.output === "capture";
+  // Some latency per page, so the run page visibly moves from PROCESSING to PROCESSED.
+  const emulator = await startEmulator({ port: 0, pageLatencyMs: 600 });
+  /** @type {import("node:child_process").ChildProcess | undefined} */
+  let app;
   let log = "";
-  const app = spawn(process.execPath, [nextBin, "start", "-p", String(port), "-H", "127.0.0.1"], {
-    cwd: root,
-    env: {
-      ...process.env,
-      NEXT_TELEMETRY_DISABLED: "1",
-      EXTEND_API_KEY: emulator.token,
-      EXTEND_BASE_URL: emulator.url,
-      EXTEND_WEBHOOK_SECRET: webhookSecret,
-      EXTEND_WORKFLOW_ID: emulator.seed.workflowId,
-    },
-    stdio: capture ? ["ignore", "pipe", "pipe"] : "inherit",
-  });
-  app.stdout?.on("data", (chunk) => (log += chunk));
-  app.stderr?.on("data", (chunk) => (log += chunk));
-  const exited = new Promise((resolve) => app.once("exit", resolve));
-
+  let exited = Promise.resolve();
   const stop = async () => {
-    if (app.exitCode === null && app.signalCode === null) app.kill("SIGTERM");
+    if (app && app.exitCode === null && app.signalCode === null) app.kill("SIGTERM");
     await exited;
     await emulator.close();
   };
-  // Ready once the home page answers; give up if `next start` exits first.
-  for (let attempt = 0; ; attempt++) {
-    if (app.exitCode !== null || app.signalCode !== null || attempt > 600) {
-      await stop();
-      throw new Error(`next start did not come up on ${appUrl}:\n${log}`);
+  try {
+    const port = options.port === 0 ? await freePort() : (options.port ?? 3000);
+    const appUrl = `http://127.0.0.1:${port}`;
+    const webhookSecret = `wss_example_${crypto.randomUUID().replaceAll("-", "")}`;
+    const capture = options.output === "capture";
+    const child = spawn(
+      process.execPath,
+      [nextBin, "start", "-p", String(port), "-H", "127.0.0.1"],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          NEXT_TELEMETRY_DISABLED: "1",
+          EXTEND_API_KEY: emulator.token,
+          EXTEND_BASE_URL: emulator.url,
+          EXTEND_WEBHOOK_SECRET: webhookSecret,
+          EXTEND_WORKFLOW_ID: emulator.seed.workflowId,
+        },
+        stdio: capture ? ["ignore", "pipe", "pipe"] : "inherit",
+      },
+    );
+    app = child;
+    child.stdout?.on("data", (chunk) => (log += chunk));
+    child.stderr?.on("data", (chunk) => (log += chunk));
+    exited = new Promise((resolve) => child.once("exit", () => resolve(undefined)));
+    // If this process goes (a test runner giving up on us), the app goes with it.
+    const orphan = () => child.kill("SIGTERM");
+    process.once("exit", orphan);
+    child.once("exit", () => process.off("exit", orphan));
+
+    // Ready once this app answers on the port: its own webhook-status route, not just any
+    // server (a port taken by something else makes `next start` exit instead).
+    for (let attempt = 0; ; attempt++) {
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`next start exited before it was ready on ${appUrl}:\n${log}`);
+      if (attempt > 600) throw new Error(`next start did not come up on ${appUrl}:\n${log}`);
+      const answer = await fetch(`${appUrl}/api/runs/ready/webhook`, {
+        signal: AbortSignal.timeout(2000),
+      }).catch(() => undefined);
+      const body = answer?.ok ? await answer.json().catch(() => undefined) : undefined;
+      if (child.exitCode === null && Array.isArray(body?.events)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const answer = await fetch(appUrl).catch(() => undefined);
-    if (answer?.ok) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    for (const path of WEBHOOK_PATHS) {
+      const registered = await fetch(`${emulator.url}/_emulator/webhook_endpoints`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${emulator.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ url: `${appUrl}${path}`, secret: webhookSecret }),
+      });
+      if (!registered.ok) throw new Error(`Could not register ${path}: ${await registered.text()}`);
+    }
+    return { appUrl, emulator, webhookSecret, logs: () => log, close: stop };
+  } catch (error) {
+    await stop();
+    throw error;
   }
-  return { appUrl, emulator, webhookSecret, logs: () => log, close: stop };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

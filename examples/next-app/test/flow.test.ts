@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { start, WEBHOOK_PATHS } from "../server/start.mjs";
 import { INVOICE, invoicePdf } from "./invoice-pdf.js";
@@ -121,5 +123,20 @@ describe("the example app under next start", () => {
   it("keeps the proxy to its allow-list", async () => {
     expect((await proxied("/processors")).status).toBe(404);
     expect((await proxied("/workflow_runs")).status).toBe(405);
+  });
+});
+
+describe("server/start.mjs", () => {
+  it("fails, and cleans up, when the port is taken by another server", async () => {
+    const other = createServer((_req, res) => res.end("some other app"));
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+    const { port } = other.address() as AddressInfo;
+    try {
+      await expect(start({ port, output: "capture" })).rejects.toThrow(
+        /next start exited before it was ready[\s\S]*EADDRINUSE/,
+      );
+    } finally {
+      other.close();
+    }
   });
 });
