@@ -1,4 +1,4 @@
-import createFetchClient, {
+import openapiFetch, {
   type Client,
   type FetchResponse,
   type MaybeOptionalInit,
@@ -10,13 +10,35 @@ import { createLogger, type LoggingOptions, type LogLevel } from "./logging.js";
 import { createRetryBudget, type RetryOptions, resolveRetry } from "./retry.js";
 import { createTransport, OutgoingRequest, responseMeta } from "./transport.js";
 
+/**
+ * openapi-fetch's `createClient`. Its CommonJS build exports it as `exports.default`, and
+ * our CommonJS build imports CommonJS the way Node does (the default import is the whole
+ * `module.exports`), so there it sits one `.default` further down.
+ */
+const createFetchClient: typeof openapiFetch =
+  (openapiFetch as unknown as { default?: typeof openapiFetch }).default ?? openapiFetch;
+
 /** Production root of the Extend API. Paths hang directly off it, with no version prefix. */
 export const DEFAULT_BASE_URL = "https://api.extend.ai";
 
 /** A version the `x-extend-api-version` header accepts. The generated types describe `2025-04-21`. */
 export type ApiVersion = components["schemas"]["ApiVersion"];
 
-/** Options of {@link createClient}. */
+/**
+ * Options of {@link createClient}. Only `token` is required; the rest tune where requests
+ * go, how long they may take, how they are retried and what is logged.
+ *
+ * @example
+ * ```ts
+ * const extend = createClient({
+ *   token: process.env.EXTEND_API_KEY!,
+ *   workspaceId: process.env.EXTEND_WORKSPACE_ID,
+ *   retry: { maxRetries: 4, maxRetryAfterMs: 30_000 },
+ *   timeoutMs: 60_000,
+ *   logging: "info",
+ * });
+ * ```
+ */
 export interface ClientOptions {
   /**
    * Extend API key, sent on every request as `Authorization: Bearer <token>`.
@@ -120,8 +142,11 @@ type ThrowingMethod<M extends HttpMethod> = <
 
 /** The client with `throwOnError: true`: calls resolve to `{ data, response }` or throw an {@link ApiError}. */
 export interface ThrowingExtendClient extends Omit<ExtendClient, "GET" | "POST" | "DELETE"> {
+  /** Sends a `GET`; resolves to `{ data, response }` or throws an {@link ApiError}. */
   GET: ThrowingMethod<"get">;
+  /** Sends a `POST`; resolves to `{ data, response }` or throws an {@link ApiError}. */
   POST: ThrowingMethod<"post">;
+  /** Sends a `DELETE`; resolves to `{ data, response }` or throws an {@link ApiError}. */
   DELETE: ThrowingMethod<"delete">;
 }
 

@@ -6,7 +6,9 @@ const BRAND = Symbol.for("extendkit.error");
 
 /** Where a request went and how many times it was sent. */
 export interface RequestInfo {
+  /** The HTTP method, such as `GET` or `POST`. */
   method: string;
+  /** The full URL the request was sent to. */
   url: string;
   /** How many times the request was sent (1 when it was not retried). */
   attempts: number;
@@ -16,6 +18,16 @@ export interface RequestInfo {
  * Base class of every error extendkit raises or returns. Use {@link isExtendKitError} (or
  * a subclass's `is`) rather than `instanceof` when errors may cross realms or package
  * copies.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await waitForWorkflowRun(extend, runId);
+ * } catch (error) {
+ *   if (error instanceof ExtendKitError) console.error(`${error.name}: ${error.message}`);
+ *   else throw error;
+ * }
+ * ```
  */
 export class ExtendKitError extends Error {
   /** Set on every extendkit error, so a copy of the class from another bundle is still recognised. */
@@ -57,17 +69,23 @@ export function isExtendKitError(value: unknown): value is ExtendKitError {
  * ```
  */
 export class ApiError extends ExtendKitError {
+  /** Always `false`, as in the API's error bodies. */
   readonly success = false as const;
+  /** The answer's HTTP status, such as 404 or 429. */
   readonly status: number;
   /** The API's machine-readable code, such as `NOT_FOUND` or `RATE_LIMIT_EXCEEDED`. */
   readonly code: ErrorCode | (string & {}) | undefined;
   /** The API's description of the problem (same text as `message`). */
   readonly error: string;
+  /** The API's request id (from the body or the `x-request-id` header), to quote to Extend support. */
   readonly requestId: string | undefined;
   /** Whether sending the same request again may succeed. */
   readonly retryable: boolean;
+  /** The HTTP method of the request. */
   readonly method: string;
+  /** The full URL of the request. */
   readonly url: string;
+  /** How many times the request was sent, retries included. */
   readonly attempts: number;
   /** The error body as the API sent it. */
   readonly body: unknown;
@@ -100,6 +118,12 @@ export class ApiError extends ExtendKitError {
 /**
  * A 429 answer whose wait is longer than the client will sleep (`retry.maxRetryAfterMs`),
  * or that came after the last retry. `retryAt` says when the API will take the request.
+ *
+ * @example
+ * ```ts
+ * const { error } = await extend.POST("/workflow_runs", { body: { workflowId, files: [{ fileId }] } });
+ * if (error instanceof RateLimitError) console.log("rate-limited until", error.retryAt?.toISOString());
+ * ```
  */
 export class RateLimitError extends ApiError {
   /** When to send the request again, from the answer's `Retry-After`; undefined if it sent none. */
@@ -116,11 +140,27 @@ export class RateLimitError extends ApiError {
  * The request failed without an answer: the connection was refused or dropped. When
  * `ambiguous` is true the request may have reached the API and taken effect: for an
  * operation that creates something, check before sending it again.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await extend.POST("/workflow_runs", { body: { workflowId, files: [{ fileId }] } });
+ * } catch (error) {
+ *   if (error instanceof NetworkError && error.ambiguous) {
+ *     // The run may exist: list recent runs before sending the request again.
+ *   }
+ *   throw error;
+ * }
+ * ```
  */
 export class NetworkError extends ExtendKitError {
+  /** The HTTP method of the request. */
   readonly method: string;
+  /** The full URL of the request. */
   readonly url: string;
+  /** How many times the request was sent, retries included. */
   readonly attempts: number;
+  /** Whether the request may have reached the API and taken effect. */
   readonly ambiguous: boolean;
 
   constructor(request: RequestInfo, ambiguous: boolean, cause: unknown) {
@@ -137,8 +177,22 @@ export class NetworkError extends ExtendKitError {
   }
 }
 
-/** The request took longer than a timeout (per attempt, or overall). Always ambiguous. */
+/**
+ * The request took longer than a timeout (per attempt, or overall). Always ambiguous.
+ *
+ * @example
+ * ```ts
+ * const fast = createClient({ token: process.env.EXTEND_API_KEY!, timeoutMs: 10_000 });
+ * try {
+ *   await fast.GET("/workflow_runs/{workflowRunId}", { params: { path: { workflowRunId: runId } } });
+ * } catch (error) {
+ *   if (error instanceof TimeoutError) console.warn(`${error.scope} timeout after ${error.timeoutMs} ms`);
+ *   else throw error;
+ * }
+ * ```
+ */
 export class TimeoutError extends NetworkError {
+  /** The limit that was hit, in milliseconds. */
   readonly timeoutMs: number;
   /** Which limit was hit: one attempt's `timeoutMs`, or the whole call's `totalTimeoutMs`. */
   readonly scope: "attempt" | "overall";
@@ -150,11 +204,26 @@ export class TimeoutError extends NetworkError {
   }
 }
 
-/** A run did not reach a final status before the polling deadline. */
+/**
+ * A run did not reach a final status before the polling deadline. The run itself goes on:
+ * wait for it again later, or let a webhook tell you when it is done.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await waitForWorkflowRun(extend, runId, { timeoutMs: 60_000 });
+ * } catch (error) {
+ *   if (error instanceof PollingTimeoutError) console.log(error.runId, "is still", error.lastStatus);
+ *   else throw error;
+ * }
+ * ```
+ */
 export class PollingTimeoutError extends ExtendKitError {
+  /** The id of the run that was awaited. */
   readonly runId: string;
   /** The last status seen. */
   readonly lastStatus: string | undefined;
+  /** How long the wait lasted before giving up, in milliseconds. */
   readonly timeoutMs: number;
 
   constructor(runId: string, lastStatus: string | undefined, timeoutMs: number) {
@@ -167,7 +236,15 @@ export class PollingTimeoutError extends ExtendKitError {
   }
 }
 
-/** Whether `value` is an {@link ApiError} (any copy of the package). */
+/**
+ * Whether `value` is an {@link ApiError} (any copy of the package).
+ *
+ * @example
+ * ```ts
+ * const { error } = await extend.GET("/processors/{id}", { params: { path: { id: processorId } } });
+ * if (isApiError(error) && error.code === "NOT_FOUND") console.log("no such processor");
+ * ```
+ */
 export function isApiError(value: unknown): value is ApiError {
   return isExtendKitError(value) && typeof (value as ApiError).status === "number";
 }

@@ -8,6 +8,21 @@ export type LogSink = (
   fields: Record<string, unknown>,
 ) => void;
 
+/**
+ * How a client logs its requests, retries and failures (the `logging` option of
+ * {@link createClient}); a {@link LogLevel} alone is short for `{ level }`.
+ *
+ * @example
+ * ```ts
+ * const extend = createClient({
+ *   token: process.env.EXTEND_API_KEY!,
+ *   logging: {
+ *     level: "debug",
+ *     sink: (level, message, fields) => console[level](JSON.stringify({ level, message, ...fields })),
+ *   },
+ * });
+ * ```
+ */
 export interface LoggingOptions {
   /**
    * Least severe level written. Without it, the `EXTENDKIT_LOG` environment variable

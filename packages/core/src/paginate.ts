@@ -27,12 +27,32 @@ type Query<P extends ListPath> = Omit<
 >;
 type PathParams<P extends ListPath> = ListOperation<P>["parameters"]["path"];
 
-/** Options of {@link paginate}: the list's filters and sort, and where its path needs them, path parameters. */
+/**
+ * Options of {@link paginate}: the list's filters and sort, and where its path needs them, path parameters.
+ *
+ * @example
+ * ```ts
+ * const items = paginate(extend, "/evaluation_sets/{id}/items", {
+ *   path: { id: evaluationSetId },
+ *   query: { maxPageSize: 50 },
+ *   signal: AbortSignal.timeout(30_000),
+ * });
+ * ```
+ */
 export type PaginateOptions<P extends ListPath> = {
+  /** The list's filters, sort and page size; `nextPageToken` is managed for you. */
   query?: Query<P>;
   /** Stop fetching pages when this aborts. */
   signal?: AbortSignal;
-} & (PathParams<P> extends undefined ? { path?: undefined } : { path: NonNullable<PathParams<P>> });
+} & (PathParams<P> extends undefined
+  ? {
+      /** Not used: this list has no path parameters. */
+      path?: undefined;
+    }
+  : {
+      /** The path parameters, such as `{ id }` for `/evaluation_sets/{id}/items`. */
+      path: NonNullable<PathParams<P>>;
+    });
 
 type GetFn = (
   path: string,

@@ -5,7 +5,20 @@ import { sleep } from "./transport.js";
 
 type Schemas = components["schemas"];
 
-/** How to wait for a run. */
+/**
+ * How to wait for a run: the options of {@link waitForWorkflowRun} and the other
+ * `waitFor...` helpers.
+ *
+ * @example
+ * ```ts
+ * const run = await waitForWorkflowRun(extend, runId, {
+ *   intervalMs: 2_000,
+ *   timeoutMs: 5 * 60_000,
+ *   signal: AbortSignal.timeout(10 * 60_000),
+ *   onPoll: (status) => console.log("still", status),
+ * });
+ * ```
+ */
 export interface PollOptions {
   /**
    * First wait between two polls.
@@ -17,7 +30,10 @@ export interface PollOptions {
    * @default 15000
    */
   maxIntervalMs?: number;
-  /** @default 1.5 */
+  /**
+   * Factor each wait grows by, up to `maxIntervalMs`.
+   * @default 1.5
+   */
   backoff?: number;
   /**
    * Give up after this long with a `PollingTimeoutError` (the run keeps going).

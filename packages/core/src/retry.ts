@@ -1,4 +1,15 @@
-/** How the client retries. Every field is optional; the defaults are documented here. */
+/**
+ * How the client retries. Every field is optional; the defaults are documented here. Pass
+ * it as the `retry` option of {@link createClient}, or `retry: false` for no retries.
+ *
+ * @example
+ * ```ts
+ * const extend = createClient({
+ *   token: process.env.EXTEND_API_KEY!,
+ *   retry: { maxRetries: 5, baseDelayMs: 250, maxRetryAfterMs: 120_000 },
+ * });
+ * ```
+ */
 export interface RetryOptions {
   /**
    * Retries after the first attempt (so at most `maxRetries + 1` attempts). `0` turns
@@ -31,7 +42,10 @@ export interface RetryOptions {
    * @default 100
    */
   budget?: number;
-  /** @default 5 */
+  /**
+   * Tokens of `budget` one retry spends (twice as many after a timeout or a network error).
+   * @default 5
+   */
   retryCost?: number;
 }
 

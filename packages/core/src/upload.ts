@@ -12,6 +12,19 @@ import { rebuildable } from "./transport.js";
 /** What can be uploaded: a `Blob` or `File`, bytes, or a web `ReadableStream` of bytes. */
 export type UploadSource = Blob | Uint8Array | ArrayBuffer | ReadableStream<Uint8Array>;
 
+/**
+ * Options of {@link uploadFile} (and of `uploadFileFromPath` in `@extendkit/core/node`).
+ *
+ * @example
+ * ```ts
+ * const bytes = new TextEncoder().encode("Invoice #42, total $120.00");
+ * const { data, error } = await uploadFile(extend, bytes, {
+ *   name: "invoice-42.txt",
+ *   contentType: "text/plain",
+ *   signal: AbortSignal.timeout(60_000),
+ * });
+ * ```
+ */
 export interface UploadOptions {
   /**
    * The file's name, which is also how the API infers its type. Defaults to a `File`'s own
@@ -27,9 +40,28 @@ export interface UploadOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * What {@link uploadFile} resolves to, in openapi-fetch's style: the uploaded file as
+ * `data`, or an {@link ApiError} as `error` (thrown instead with `throwOnError: true`),
+ * with the raw `response` either way.
+ */
 export type UploadResult =
-  | { data: components["schemas"]["FileResponse"]; error?: undefined; response: Response }
-  | { data?: undefined; error: ApiError; response: Response };
+  | {
+      /** The API's answer, with the stored file under `file`. */
+      data: components["schemas"]["FileResponse"];
+      /** Absent on success. */
+      error?: undefined;
+      /** The HTTP response of the upload. */
+      response: Response;
+    }
+  | {
+      /** Absent on failure. */
+      data?: undefined;
+      /** Why the upload was refused. */
+      error: ApiError;
+      /** The HTTP response of the upload. */
+      response: Response;
+    };
 
 function internalsOf(client: object): ClientInternals {
   const internals = clientInternals.get(client);

@@ -10,6 +10,15 @@ export interface DedupeStore {
   release(eventId: string): void | Promise<void>;
 }
 
+/**
+ * Options of {@link createMemoryDedupeStore}: how long and how many event ids it keeps.
+ *
+ * @example
+ * ```ts
+ * const dedupe = createMemoryDedupeStore({ ttlMs: 6 * 60 * 60 * 1000, maxEntries: 50_000 });
+ * const handle = createWebhookHandler({ secret: process.env.EXTEND_WEBHOOK_SECRET!, dedupe });
+ * ```
+ */
 export interface MemoryDedupeOptions {
   /**
    * How long an event id is remembered.
@@ -21,7 +30,10 @@ export interface MemoryDedupeOptions {
    * @default 10000
    */
   maxEntries?: number;
-  /** @default Date.now */
+  /**
+   * The current time in milliseconds, for tests.
+   * @default Date.now
+   */
   now?: () => number;
 }
 

@@ -3,13 +3,30 @@ import { BodyTooLargeError, json, limitStream } from "./body.js";
 
 /** The operation a proxied request maps to. */
 export interface ProxiedOperation {
+  /** The operation's id in the spec, such as `getWorkflowRun`. */
   operationId: OperationId;
+  /** The HTTP method, upper-case, such as `GET`. */
   method: string;
   /** The path template, such as `/workflow_runs/{workflowRunId}`. */
   path: string;
 }
 
-/** Options of {@link createProxyHandler}, shared by the Express and Next adapters. */
+/**
+ * Options of {@link createProxyHandler}, shared by the Express and Next adapters.
+ *
+ * @example
+ * ```ts
+ * const proxy = createProxyHandler({
+ *   token: process.env.EXTEND_API_KEY!,
+ *   mountPath: "/extend",
+ *   allow: ["uploadFile", "runWorkflow", "getWorkflowRun"],
+ *   authorize: (request, operation) =>
+ *     operation.method === "GET" || request.headers.get("x-csrf-token") === "expected-token",
+ *   maxBodyBytes: 20 * 1024 * 1024,
+ *   onError: (error) => console.error("extend proxy", error),
+ * });
+ * ```
+ */
 export interface ProxyHandlerOptions {
   /** The server's Extend API key. It is added to proxied requests and never sent back. */
   token: string;

@@ -16,13 +16,17 @@ import { createMemoryDedupeStore, type DedupeStore } from "./dedupe.js";
 export type EventOf<T extends WebhookEventType> = WebhookEvent extends infer E
   ? E extends { eventType: infer U }
     ? T extends U
-      ? Omit<E, "eventType"> & { eventType: T }
+      ? Omit<E, "eventType"> & {
+          /** The event's type, narrowed to `T`. */
+          eventType: T;
+        }
       : never
     : never
   : never;
 
 /** What a handler gets besides the event: the request it came in. */
 export interface WebhookContext {
+  /** The request that delivered the event (its body already read). */
   request: Request;
 }
 
@@ -34,7 +38,21 @@ export type WebhookHandlers = {
   ) => unknown | Promise<unknown>;
 };
 
-/** Options of {@link createWebhookHandler}, shared by the Express and Next adapters. */
+/**
+ * Options of {@link createWebhookHandler}, shared by the Express and Next adapters.
+ *
+ * @example
+ * ```ts
+ * const options: WebhookHandlerOptions = {
+ *   secret: [process.env.EXTEND_WEBHOOK_SECRET!, process.env.EXTEND_WEBHOOK_SECRET_OLD!],
+ *   on: { "workflow_run.completed": (event) => console.log(event.payload.id) },
+ *   onEvent: (event) => console.log("received", event.eventType),
+ *   dedupe: createMemoryDedupeStore({ ttlMs: 60 * 60 * 1000 }),
+ *   onError: (error) => console.error("webhook failed", error),
+ * };
+ * const handle = createWebhookHandler(options);
+ * ```
+ */
 export interface WebhookHandlerOptions {
   /** The endpoint's signing secret(s) (`wss_...`); pass several during a rotation. */
   secret: string | readonly string[];

@@ -30,7 +30,9 @@ export type WebhookDelivery = WebhookEvent | SignedUrlWebhookEvent;
 /** Every event type of this API version. */
 export type WebhookEventType = components["schemas"]["WebhookEventType"];
 
+/** The header carrying a delivery's signing time, in Unix seconds. */
 export const TIMESTAMP_HEADER = "x-extend-request-timestamp";
+/** The header carrying a delivery's v0 signature, as lower-case hex. */
 export const SIGNATURE_HEADER = "x-extend-request-signature";
 
 /** Why a delivery's signature was refused. */
@@ -42,9 +44,22 @@ export type SignatureProblem =
   | "in_future"
   | "mismatch";
 
-/** The delivery is not signed by any of the secrets, or its signature is stale: answer 401. */
+/**
+ * The delivery is not signed by any of the secrets, or its signature is stale: answer 401.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await verifyWebhook({ body, headers: request.headers, secret });
+ * } catch (error) {
+ *   if (error instanceof WebhookSignatureError) return new Response(error.reason, { status: 401 });
+ *   throw error;
+ * }
+ * ```
+ */
 export class WebhookSignatureError extends ExtendKitError {
   constructor(
+    /** Why the signature was refused. */
     readonly reason: SignatureProblem,
     message: string,
   ) {
@@ -52,9 +67,33 @@ export class WebhookSignatureError extends ExtendKitError {
   }
 }
 
-/** The delivery is signed but its body is not an event: answer 400. */
+/**
+ * The delivery is signed but its body is not an event: answer 400. Also thrown by
+ * {@link fetchSignedPayload} when a signed payload cannot be fetched or read.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await verifyWebhook({ body, headers: request.headers, secret });
+ * } catch (error) {
+ *   if (error instanceof WebhookParseError) return new Response("Bad request", { status: 400 });
+ *   throw error;
+ * }
+ * ```
+ */
 export class WebhookParseError extends ExtendKitError {}
 
+/**
+ * How strictly {@link verifyWebhook} checks a delivery's timestamp.
+ *
+ * @example
+ * ```ts
+ * const event = await verifyWebhook(
+ *   { body, headers: request.headers, secret },
+ *   { maxAgeSeconds: 120, maxFutureSeconds: 10 },
+ * );
+ * ```
+ */
 export interface VerifyOptions {
   /**
    * Oldest timestamp accepted, in seconds before now; `0` disables the check.
@@ -73,6 +112,10 @@ export interface VerifyOptions {
   now?: () => number;
 }
 
+/**
+ * Request headers as Web `Headers` or as Node's plain object (`req.headers`); names are
+ * matched case-insensitively.
+ */
 export type HeadersLike = Headers | Record<string, string | string[] | undefined>;
 
 function header(headers: HeadersLike, name: string): string | undefined {
@@ -243,7 +286,14 @@ export async function signWebhook(input: {
   };
 }
 
-/** Whether a delivery carries a signed URL in place of its payload. */
+/**
+ * Whether a delivery carries a signed URL in place of its payload.
+ *
+ * @example
+ * ```ts
+ * if (isSignedUrlEvent(event)) console.log("payload at", event.payload.data);
+ * ```
+ */
 export function isSignedUrlEvent(event: WebhookDelivery): event is SignedUrlWebhookEvent {
   const payload = event.payload as Record<string, unknown>;
   return typeof payload.data === "string" && Object.keys(payload).length === 1;
