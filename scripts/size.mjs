@@ -28,7 +28,34 @@ const budgets = [
   {
     name: "whole main entry (every export)",
     code: `export * from "@extendkit/core";`,
-    limit: Number.POSITIVE_INFINITY,
+    limit: 9000,
+  },
+  {
+    name: "webhook handler (/handlers createWebhookHandler)",
+    code: `export { createWebhookHandler } from "@extendkit/core/handlers";`,
+    limit: 2800,
+  },
+  {
+    name: "proxy handler (/handlers createProxyHandler)",
+    code: `export { createProxyHandler } from "@extendkit/core/handlers";`,
+    limit: 2200,
+  },
+  {
+    name: "whole /handlers entry",
+    code: `export * from "@extendkit/core/handlers";`,
+    limit: 4500,
+  },
+  {
+    name: "whole /webhooks entry",
+    code: `export * from "@extendkit/core/webhooks";`,
+    limit: 2000,
+  },
+  {
+    // Node only: bundled for Node, with Node's built-ins left as imports.
+    name: "/node (uploadFileFromPath + client)",
+    code: `export { uploadFileFromPath } from "@extendkit/core/node";`,
+    limit: 4500,
+    platform: "node",
   },
 ];
 
@@ -41,9 +68,11 @@ try {
     await writeFile(entry, budget.code);
     const bundle = await rolldown({
       input: entry,
-      platform: "browser",
+      platform: budget.platform ?? "browser",
       logLevel: "silent",
-      resolve: { conditionNames: ["import", "browser", "default"] },
+      resolve: {
+        conditionNames: ["import", budget.platform === "node" ? "node" : "browser", "default"],
+      },
     });
     const { output } = await bundle.generate({ format: "esm", minify: true });
     await bundle.close();
