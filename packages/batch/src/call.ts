@@ -1,7 +1,18 @@
 import { isApiError, NetworkError } from "@extendkit/core";
 import { fullJitter, type Gate, type RetryBudget } from "./gate.js";
 
-/** How the runner retries one request. */
+/**
+ * How the runner retries one request (the `retry` option of {@link runBatch}).
+ *
+ * @example
+ * ```ts
+ * const job = runBatch({
+ *   workflowId: "workflow_invoices",
+ *   inputs: ["invoices/0001.pdf"],
+ *   retry: { maxAttempts: 4, baseDelayMs: 1_000, maxRetryAfterMs: 60_000 },
+ * });
+ * ```
+ */
 export interface RetryPolicy {
   /**
    * Attempts per request, the first included, for failures that are safe to retry.

@@ -57,7 +57,7 @@ function toEntry(row: InputRow): JournalEntry {
  *
  * @example
  * ```ts
- * const job = runBatch({ client, workflowId, inputs, journal: openFileJournal("invoices.journal") });
+ * const job = runBatch({ client: { token, baseUrl }, workflowId, inputs, journal: openFileJournal("invoices.journal") });
  * ```
  */
 export function openFileJournal(path: string): BatchJournal {

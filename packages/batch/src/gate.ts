@@ -40,9 +40,12 @@ export function fullJitter(
  * ```
  */
 export class RetryBudgetExhaustedError extends Error {
+  /** Always `"RetryBudgetExhaustedError"`. */
   override name = "RetryBudgetExhaustedError";
   constructor(
+    /** How many requests had failed when the budget ran out. */
     readonly failures: number,
+    /** A description of the last failure. */
     readonly lastFailure: string,
   ) {
     super(
@@ -51,7 +54,19 @@ export class RetryBudgetExhaustedError extends Error {
   }
 }
 
-/** Retry budget settings. */
+/**
+ * Retry budget settings (the `retryBudget` option of {@link runBatch}): how many failed
+ * requests the job tolerates before it stops with a {@link RetryBudgetExhaustedError}.
+ *
+ * @example
+ * ```ts
+ * const job = runBatch({
+ *   workflowId: "workflow_invoices",
+ *   inputs: ["invoices/0001.pdf"],
+ *   retryBudget: { capacity: 500, statusCost: 1, networkCost: 2 },
+ * });
+ * ```
+ */
 export interface RetryBudgetOptions {
   /**
    * Tokens the budget holds (and starts with).

@@ -1,7 +1,20 @@
 import { createHash } from "node:crypto";
 import { basename, resolve } from "node:path";
 
-/** Per-input options that any input form may carry. */
+/**
+ * Per-input options that any input form may carry.
+ *
+ * @example
+ * ```ts
+ * const job = runBatch({
+ *   workflowId: "workflow_invoices",
+ *   inputs: [
+ *     { path: "invoices/0001.pdf", key: "invoice-0001", metadata: { customerId: "cus_42" } },
+ *     { rawText: "Invoice #2, total $12.00", key: "invoice-0002" },
+ *   ],
+ * });
+ * ```
+ */
 export interface InputOptions {
   /**
    * The input's identity in the job. Two inputs with the same key are one input: the second
@@ -23,22 +36,63 @@ export interface InputOptions {
  */
 export type BatchInput =
   | string
-  | ({ path: string } & InputOptions)
-  | ({ url: string; fileName?: string } & InputOptions)
-  | ({ fileId: string } & InputOptions)
-  | ({ rawText: string } & InputOptions);
+  | ({
+      /** A local file's path, relative to the working directory or absolute. */
+      path: string;
+    } & InputOptions)
+  | ({
+      /** An `http(s)://` URL the API downloads the file from. */
+      url: string;
+      /** The file's name. @default the URL's last path segment, else `"download"` */
+      fileName?: string;
+    } & InputOptions)
+  | ({
+      /** The id of a file already uploaded (`file_...`). */
+      fileId: string;
+    } & InputOptions)
+  | ({
+      /** A text to run, stored by the API as a `.txt` file. */
+      rawText: string;
+    } & InputOptions);
 
 /** An input in the form the runner and the journal keep: one kind, one value. */
 export type InputSource =
-  | { kind: "path"; path: string; name: string }
-  | { kind: "url"; url: string; name: string }
-  | { kind: "fileId"; fileId: string }
-  | { kind: "rawText"; rawText: string };
+  | {
+      /** A local file. */
+      kind: "path";
+      /** The file's absolute path. */
+      path: string;
+      /** The file's name, sent with the upload. */
+      name: string;
+    }
+  | {
+      /** A file the API downloads. */
+      kind: "url";
+      /** The URL to download. */
+      url: string;
+      /** The file's name. */
+      name: string;
+    }
+  | {
+      /** A file already uploaded. */
+      kind: "fileId";
+      /** The file's id. */
+      fileId: string;
+    }
+  | {
+      /** A text. */
+      kind: "rawText";
+      /** The text itself. */
+      rawText: string;
+    };
 
 /** An input with its key, ready to run. */
 export interface PreparedInput {
+  /** The input's key: its own, or a hash of its source. */
   key: string;
+  /** What to run, in canonical form. */
   source: InputSource;
+  /** The input's own metadata, to merge over the job's. */
   metadata?: Record<string, unknown>;
 }
 
@@ -52,6 +106,7 @@ export interface PreparedInput {
  * ```
  */
 export class InvalidInputError extends TypeError {
+  /** Always `"InvalidInputError"`. */
   override name = "InvalidInputError";
 }
 

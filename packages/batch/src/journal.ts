@@ -3,43 +3,62 @@ import type { BatchOutcome } from "./types.js";
 
 /** What a journal belongs to; a journal refuses to be reused for a different job. */
 export interface JournalJob {
+  /** The workflow the job runs. */
   workflowId: string;
+  /** The workflow version, when the job names one. */
   version?: string;
+  /** How the job submits its inputs. */
   mode: "runs" | "batch";
 }
 
 /** One input as the journal knows it. */
 export interface JournalEntry {
+  /** The input's key. */
   key: string;
   /** Order in which inputs were first seen. */
   seq: number;
+  /** What the input is. */
   source: InputSource;
+  /** The input's own metadata. */
   metadata?: Record<string, unknown>;
   /** The uploaded file, once a path input has been uploaded. */
   fileId?: string;
   /** The submission the input belongs to, once it is in one. */
   chunkId?: string;
+  /** The input's run, once its id is known. */
   runId?: string;
+  /** Whether the input has an outcome. */
   finished: boolean;
 }
 
 /** One submission request, recorded before it is sent. */
 export interface JournalChunk {
+  /** The chunk's id, derived from its inputs' keys. */
   id: string;
   /** `pending`: sent (or about to be) with no answer yet; `submitted`: runs exist. */
   state: "pending" | "submitted";
+  /** The batch id, for a chunk submitted in batch mode. */
   batchId?: string;
   /** When it was (last) sent, in ms since the epoch on the server's clock. */
   attemptAt: number;
 }
 
+/** What {@link BatchJournal.claim} found out about an input's key. */
 export type ClaimResult =
-  /** First sight of the key, ever. */
-  | { state: "new" }
-  /** The key came earlier in this process: the input is a duplicate. */
-  | { state: "duplicate" }
-  /** The key is from an earlier process (a resume): its journal entry says what is left. */
-  | { state: "known"; entry: JournalEntry };
+  | {
+      /** First sight of the key, ever. */
+      state: "new";
+    }
+  | {
+      /** The key came earlier in this process: the input is a duplicate. */
+      state: "duplicate";
+    }
+  | {
+      /** The key is from an earlier process (a resume). */
+      state: "known";
+      /** The key's journal entry, which says what is left to do. */
+      entry: JournalEntry;
+    };
 
 /**
  * Where the runner records what it has done, so a killed process can resume without sending
@@ -52,9 +71,15 @@ export interface BatchJournal {
    * Opens the journal for a job. Resolves to the number of inputs it already holds and the
    * process generation (`epoch`) to pass to `claim`; rejects when it belongs to another job.
    */
-  open(job: JournalJob): Promise<{ inputs: number; epoch: number }>;
+  open(job: JournalJob): Promise<{
+    /** How many inputs the journal already holds. */
+    inputs: number;
+    /** This process's generation, which `claim` uses to tell a duplicate from a resumed input. */
+    epoch: number;
+  }>;
   /** Records that an input was read in generation `epoch`. */
   claim(input: PreparedInput, epoch: number): Promise<ClaimResult>;
+  /** Records the uploaded file of a path input. */
   setFile(key: string, fileId: string): Promise<void>;
   /** Records a submission and its inputs before it is sent. */
   beginChunk(chunk: { id: string; attemptAt: number; keys: string[] }): Promise<void>;
@@ -67,14 +92,19 @@ export interface BatchJournal {
   dropChunk(id: string): Promise<void>;
   /** Records an input's outcome; resolves to false if it already had one. */
   finish(outcome: BatchOutcome): Promise<boolean>;
+  /** The entry of an input, by key. */
   entry(key: string): Promise<JournalEntry | undefined>;
+  /** The key of the input a run belongs to, if it is one of this job's runs. */
   keyOfRun(runId: string): Promise<string | undefined>;
+  /** The chunk a batch id was recorded for. */
   chunkOfBatch(batchId: string): Promise<string | undefined>;
+  /** The entries of a chunk's inputs. */
   chunkEntries(chunkId: string): Promise<JournalEntry[]>;
   /** Submissions that still have inputs without an outcome. */
   openChunks(): Promise<JournalChunk[]>;
   /** Every recorded outcome, in input order. */
   outcomes(): AsyncIterable<BatchOutcome>;
+  /** Closes the journal; no call may follow. */
   close(): Promise<void>;
 }
 
@@ -88,6 +118,7 @@ export interface BatchJournal {
  * ```
  */
 export class JournalMismatchError extends Error {
+  /** Always `"JournalMismatchError"`. */
   override name = "JournalMismatchError";
 }
 
@@ -102,6 +133,7 @@ export class JournalMismatchError extends Error {
  * ```
  */
 export class JournalExistsError extends Error {
+  /** Always `"JournalExistsError"`. */
   override name = "JournalExistsError";
 }
 
@@ -122,7 +154,7 @@ export function checkJob(found: JournalJob, wanted: JournalJob, where: string): 
  *
  * @example
  * ```ts
- * const job = runBatch({ client, workflowId, inputs, journal: createMemoryJournal() });
+ * const job = runBatch({ client: { token, baseUrl }, workflowId, inputs, journal: createMemoryJournal() });
  * ```
  */
 export function createMemoryJournal(): BatchJournal {

@@ -5,7 +5,25 @@ import type { BatchInput } from "./inputs.js";
 import type { BatchJournal } from "./journal.js";
 import type { BatchStats } from "./stats.js";
 
-/** Options of {@link runBatch}. */
+/**
+ * Options of {@link runBatch}. Only `workflowId` and `inputs` are required; the rest tune
+ * submission, concurrency, retries and where the job is journaled.
+ *
+ * @example
+ * ```ts
+ * const job = runBatch({
+ *   workflowId: "workflow_invoices",
+ *   inputs: ["invoices/0001.pdf", { url: "https://example.com/invoices/0002.pdf" }],
+ *   client: { token: process.env.EXTEND_API_KEY! },
+ *   metadata: { source: "march-import" },
+ *   journal: "march.journal",
+ *   resume: true,
+ *   out: "march-results.jsonl",
+ *   onProgress: (stats) => console.log(`${stats.finished}/${stats.read} finished`),
+ * });
+ * const summary = await job.done();
+ * ```
+ */
 export interface BatchOptions {
   /** The workflow every input runs through (`workflow_...`). */
   workflowId: string;
@@ -27,7 +45,7 @@ export interface BatchOptions {
   client?: Partial<Omit<ClientOptions, "retry" | "throwOnError">>;
   /**
    * `"batch"` sends up to 1,000 inputs per `POST /workflow_runs/batch` (the API runs them at
-   * priority 90, and does not rate-limit them like single runs); `"runs"` sends up to 50 per
+   * priority 90); `"runs"` sends up to 50 per
    * `POST /workflow_runs` and keeps `priority`.
    * @default "runs" when `priority` is given, else "batch"
    */

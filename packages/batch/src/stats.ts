@@ -16,6 +16,7 @@ export interface BatchStats {
   finished: number;
   /** Outcomes that are failures: `FAILED`, `REJECTED`, `CANCELLED`, `ERROR`. */
   failed: number;
+  /** Inputs whose key came earlier in the job (`DUPLICATE` outcomes). */
   duplicates: number;
   /** Inputs read but without an outcome yet. */
   inFlight: number;
@@ -23,6 +24,7 @@ export interface BatchStats {
   retries: number;
   /** Ambiguous submissions checked against the server, and how many had been applied. */
   reconciled: number;
+  /** Ambiguous submissions that turned out to have created their runs. */
   reconciledApplied: number;
   /** Submission requests allowed in flight now (AIMD). */
   concurrency: number;
@@ -36,16 +38,32 @@ export interface BatchStats {
 export interface BatchSummary {
   /** Outcomes, one per input read (duplicates included). */
   total: number;
+  /** Number of outcomes of each status. */
   byStatus: Partial<Record<OutcomeStatus, number>>;
   /** The first 100 failures, with reasons. */
-  failures: Array<{ key: string; input: string; status: OutcomeStatus; reason: string }>;
+  failures: Array<{
+    /** The input's key. */
+    key: string;
+    /** The input: its path, URL or file id, or the start of its text. */
+    input: string;
+    /** The failed status. */
+    status: OutcomeStatus;
+    /** Why it failed: the error's message, or the status. */
+    reason: string;
+  }>;
+  /** Outcomes that are failures: `FAILED`, `REJECTED`, `CANCELLED`, `ERROR`. */
   failed: number;
+  /** Inputs whose runs exist on the server. */
   submitted: number;
+  /** Submission requests that created runs. */
   submitRequests: number;
+  /** Requests sent again after a failure or a throttle. */
   retries: number;
+  /** Ambiguous submissions checked against the server. */
   reconciled: number;
   /** Outcomes that came from the journal of an earlier process. */
   resumed: number;
+  /** How long the job ran in this process, in milliseconds. */
   durationMs: number;
   /** Inputs submitted per second of this process. */
   submittedPerSecond: number;

@@ -70,6 +70,7 @@ export interface SubmitJob {
  * ```
  */
 export class SubmissionError extends Error {
+  /** Always `"SubmissionError"`. */
   override name = "SubmissionError";
 }
 

@@ -23,14 +23,23 @@ export interface BatchOutcome {
   key: string;
   /** The input: its path, URL or file id, or the start of its text. */
   input: string;
+  /** How the input ended. */
   status: OutcomeStatus;
+  /** The input's run, when it got one. */
   runId?: string;
   /** Set when the run came from `POST /workflow_runs/batch`. */
   batchId?: string;
   /** The uploaded file, for path inputs. */
   fileId?: string;
   /** Why the input failed, for `ERROR`, `FAILED` and `REJECTED`. */
-  error?: { message: string; status?: number; code?: string };
+  error?: {
+    /** What went wrong. */
+    message: string;
+    /** The HTTP status, when the API refused the input. */
+    status?: number;
+    /** The API's error code, or a failed run's `failureReason`. */
+    code?: string;
+  };
   /** The finished run with its outputs. */
   run?: WorkflowRun;
   /** When the runner learned the outcome (ISO 8601). */

@@ -16,7 +16,7 @@ export interface RequestInfo {
 
 /**
  * Base class of every error extendkit raises or returns. Use {@link isExtendKitError} (or
- * a subclass's `is`) rather than `instanceof` when errors may cross realms or package
+ * {@link isApiError}) rather than `instanceof` when errors may cross realms or package
  * copies.
  *
  * @example
@@ -241,8 +241,8 @@ export class PollingTimeoutError extends ExtendKitError {
  *
  * @example
  * ```ts
- * const { error } = await extend.GET("/processors/{id}", { params: { path: { id: processorId } } });
- * if (isApiError(error) && error.code === "NOT_FOUND") console.log("no such processor");
+ * const { error } = await extend.GET("/files/{id}", { params: { path: { id: fileId } } });
+ * if (isApiError(error) && error.code === "NOT_FOUND") console.log("no such file");
  * ```
  */
 export function isApiError(value: unknown): value is ApiError {

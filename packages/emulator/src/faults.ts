@@ -10,9 +10,13 @@ import type { OperationId } from "./router.js";
  *   client cannot know whether it happened.
  */
 export interface FaultRule {
+  /** What happens to a matching request (see above). */
   type: "status" | "rate-limit" | "reset" | "latency" | "lost-response";
+  /** For `status`: the HTTP error status to answer, 400 to 599. @default 500 */
   status?: number;
+  /** For `rate-limit`: the `Retry-After` to send, in seconds. @default 1 */
   retryAfter?: number;
+  /** For `latency`: how long to wait before serving, in milliseconds. */
   ms?: number;
   /** Chance that a matching request gets the fault, drawn from the seeded generator. @default 1 */
   probability?: number;
@@ -22,9 +26,28 @@ export interface FaultRule {
   operations?: OperationId[];
 }
 
+/**
+ * Fault injection settings of the emulator (its `faults` option, the `--faults` CLI flag, or
+ * `PUT /_emulator/faults` at run time): rules applied in order, drawn from a seeded
+ * generator so a failing test can be replayed.
+ *
+ * @example
+ * ```ts
+ * const emulator = await startEmulator({
+ *   faults: {
+ *     seed: 42,
+ *     rules: [
+ *       { type: "rate-limit", retryAfter: 2, probability: 0.1 },
+ *       { type: "lost-response", count: 1, operations: ["runWorkflow"] },
+ *     ],
+ *   },
+ * });
+ * ```
+ */
 export interface FaultOptions {
   /** Seed of the generator that draws probabilities, so a run can be replayed. @default 1 */
   seed?: number;
+  /** The rules, checked in order; a request may match several. */
   rules: FaultRule[];
 }
 
@@ -81,6 +104,14 @@ export function createFaults(initial: FaultOptions) {
 /**
  * Parses the CLI form: comma-separated `type[=value][@probability][#count]`, for example
  * `status=503@0.05,reset@0.01,latency=200@0.1,lost-response#1,rate-limit=2@0.02`.
+ * Throws an `Error` that names the part it cannot read.
+ *
+ * @example
+ * ```ts
+ * const faults = parseFaults("status=503@0.05,latency=200@0.1,lost-response#1", 7);
+ * // { seed: 7, rules: [{ type: "status", status: 503, probability: 0.05 }, ...] }
+ * const emulator = await startEmulator({ faults });
+ * ```
  */
 export function parseFaults(text: string, seed?: number): FaultOptions {
   const rules = text

@@ -3,7 +3,21 @@ import type { OcrFunction } from "./processors/layout.js";
 import type { RateLimitOptions } from "./rate-limit.js";
 import type { SeedDocument } from "./seed.js";
 
-/** Options of {@link startEmulator} (and flags of the `extendkit-emulator` CLI). */
+/**
+ * Options of {@link startEmulator} (and flags of the `extendkit-emulator` CLI).
+ *
+ * @example
+ * ```ts
+ * const emulator = await startEmulator({
+ *   port: 4010,
+ *   db: "emulator.db",
+ *   token: "test_token",
+ *   pageLatencyMs: 50,
+ *   rateLimit: { get: 50, write: 20, run: 5 },
+ *   log: (line) => console.log(line),
+ * });
+ * ```
+ */
 export interface EmulatorOptions {
   /**
    * Port to listen on; `0` picks a free one.
@@ -90,6 +104,17 @@ export interface EmulatorOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * How the emulator delivers webhooks: the receiver's time to answer, and the retry
+ * schedule of failed deliveries.
+ *
+ * @example
+ * ```ts
+ * const emulator = await startEmulator({
+ *   webhooks: { timeoutMs: 5_000, retryDelaysMs: [100, 500, 2_000] },
+ * });
+ * ```
+ */
 export interface WebhookDeliveryOptions {
   /**
    * How long a receiver has to answer 2xx before the attempt counts as failed.
@@ -104,17 +129,35 @@ export interface WebhookDeliveryOptions {
   retryDelaysMs?: number[];
 }
 
+/**
+ * {@link EmulatorOptions} with every default applied, as a running emulator reports them in
+ * {@link Emulator.options}.
+ *
+ * @example
+ * ```ts
+ * const emulator = await startEmulator();
+ * const { port, token, webhooks } = emulator.options;
+ * console.log(port, token, webhooks.retryDelaysMs);
+ * ```
+ */
 export type ResolvedOptions = Required<
   Omit<EmulatorOptions, "dataDir" | "log" | "faults" | "webhooks" | "rateLimit" | "ocr">
 > & {
+  /** The `dataDir` option as given; `undefined` when the emulator chose the folder itself. */
   dataDir: string | undefined;
+  /** Where request and webhook log lines go; `undefined` is silent. */
   log: ((line: string) => void) | undefined;
+  /** The OCR function for images, if one was given. */
   ocr: OcrFunction | undefined;
+  /** The fault rules the emulator started with. */
   faults: FaultOptions;
+  /** The rate limits per category, or `false` for none. */
   rateLimit: RateLimitOptions | false;
+  /** Webhook delivery settings, defaults applied. */
   webhooks: Required<WebhookDeliveryOptions>;
 };
 
+/** The bearer token the emulator accepts when no `token` option is given. */
 export const DEFAULT_TOKEN = "extendkit_emulator_token";
 
 export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {

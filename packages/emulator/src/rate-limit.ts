@@ -3,7 +3,15 @@ import type { OperationId } from "./router.js";
 /** Request categories, as the service limits them: reads, writes, and run creation. */
 export type RateCategory = "get" | "write" | "run";
 
-/** Requests per second allowed in each category; a missing category is unlimited. */
+/**
+ * Requests per second allowed in each category; a missing category is unlimited. Past it,
+ * the emulator answers 429 with a `Retry-After`, as the service does.
+ *
+ * @example
+ * ```ts
+ * const emulator = await startEmulator({ rateLimit: { get: 50, write: 20, run: 5 } });
+ * ```
+ */
 export type RateLimitOptions = Partial<Record<RateCategory, number>>;
 
 const RUN_OPERATIONS = new Set<OperationId>([
@@ -55,7 +63,15 @@ export function createRateLimiter(options: RateLimitOptions | false, now: () => 
   };
 }
 
-/** Parses the CLI form `get=50,write=20,run=5`. */
+/**
+ * Parses the CLI form `get=50,write=20,run=5` (requests per second by category). Throws an
+ * `Error` for an entry it cannot read.
+ *
+ * @example
+ * ```ts
+ * const emulator = await startEmulator({ rateLimit: parseRateLimit("get=50,write=20,run=5") });
+ * ```
+ */
 export function parseRateLimit(text: string): RateLimitOptions {
   const out: RateLimitOptions = {};
   for (const part of text

@@ -11,21 +11,31 @@ import { createWorkflow, type StepInput } from "./workflows-repo.js";
  * webhook endpoints are set in Extend's dashboard, so the emulator takes them from here.
  */
 export interface SeedDocument {
+  /** Processors to create, before the workflows that use them. */
   processors?: Array<{
+    /** The processor's id (`dp_...`); generated when absent. */
     id?: string;
+    /** The processor's name. */
     name: string;
+    /** The processor's kind: `EXTRACT`, `CLASSIFY` or `SPLITTER`. */
     type: Schemas["ProcessorType"];
+    /** The processor's configuration, as the API takes it. */
     config: Schemas["ProcessorConfig"];
     /** Publish version 1.0 of it. @default true */
     publish?: boolean;
   }>;
+  /** Workflows to create, with their steps. */
   workflows?: Array<{
+    /** The workflow's id (`workflow_...`); generated when absent. */
     id?: string;
+    /** The workflow's name. */
     name: string;
+    /** The workflow's steps, run in order. */
     steps: StepInput[];
     /** Deploy version 1 of it. @default true */
     deploy?: boolean;
   }>;
+  /** Webhook endpoints to deliver events to. */
   webhookEndpoints?: WebhookEndpointInput[];
 }
 

@@ -47,7 +47,16 @@ export interface Emulator {
   /** The bearer token it accepts. */
   token: string;
   /** Ids of the default seed, for convenience. */
-  seed: { workflowId: string; reviewWorkflowId: string; classifierId: string; extractorId: string };
+  seed: {
+    /** The invoice workflow (parse, classify, extract, validate). */
+    workflowId: string;
+    /** The same workflow with a human-review step. */
+    reviewWorkflowId: string;
+    /** The document-type classifier processor. */
+    classifierId: string;
+    /** The invoice extraction processor. */
+    extractorId: string;
+  };
   /** Resolves once no run is queued or executing (polls every 10 ms). */
   idle(): Promise<void>;
   /** Stops serving, interrupts runs (they resume at the next start on the same database) and closes the database. */

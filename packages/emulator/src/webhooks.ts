@@ -10,7 +10,9 @@ type EventType = Schemas["WebhookEventType"];
 
 /** A webhook endpoint, configured through the seed or the admin API (not part of the Extend API). */
 export interface WebhookEndpoint {
+  /** The endpoint's id. */
   id: string;
+  /** The absolute http(s) URL deliveries are POSTed to. */
   url: string;
   /** Signing secret, `wss_...`; generated when not given. */
   secret: string;
@@ -18,42 +20,88 @@ export interface WebhookEndpoint {
   events?: EventType[];
   /** Deliver run events only for these workflows / processors (per-workflow subscriptions). */
   workflowIds?: string[];
+  /** Deliver processor run events only for these processors. */
   processorIds?: string[];
   /** `signed_url` replaces every payload by `{ data: <url> }`; with `json`, only payloads over the threshold. */
   format: "json" | "signed_url";
+  /** With `json`, payloads larger than this many bytes are sent as a signed URL. */
   signedUrlThresholdBytes?: number;
+  /** When the endpoint was created (ISO 8601). */
   createdAt: string;
 }
 
+/**
+ * A webhook endpoint to create (in a seed document or through `POST /_emulator/webhook_endpoints`):
+ * a {@link WebhookEndpoint} whose id, secret and format may be left out.
+ */
 export type WebhookEndpointInput = Omit<
   WebhookEndpoint,
   "id" | "secret" | "createdAt" | "format"
 > & {
+  /** The endpoint's id; generated when absent. */
   id?: string;
+  /** The signing secret (`wss_...`); generated when absent. */
   secret?: string;
+  /** How payloads are sent. @default "json" */
   format?: "json" | "signed_url";
 };
 
+/** One attempt at delivering an event to an endpoint. */
 export interface DeliveryAttempt {
+  /** The attempt's number, 1 for the first. */
   attempt: number;
+  /** When the attempt ended (ISO 8601). */
   at: string;
+  /** The HTTP status the receiver answered, or `null` when it did not answer. */
   status: number | null;
+  /** Why the attempt failed (a non-2xx status, a timeout, a network error), or `null` when it succeeded. */
   error: string | null;
+  /** How long the attempt took, in milliseconds. */
   durationMs: number;
 }
 
+/**
+ * One event's delivery to one endpoint, with its attempts, as the admin API lists them
+ * (`GET /_emulator/webhook_deliveries`).
+ */
 export interface Delivery {
+  /** The delivery's id. */
   id: string;
+  /** The event's id; every attempt sends the same one. */
   eventId: string;
+  /** The event's type, such as `workflow_run.completed`. */
   eventType: EventType;
+  /** The endpoint it goes to. */
   endpointId: string;
+  /** `pending` (to be tried, or tried again), `delivered` (answered 2xx) or `failed` (retries spent). */
   state: "pending" | "delivered" | "failed";
+  /** Every attempt so far, oldest first. */
   attempts: DeliveryAttempt[];
+  /** When the next attempt is due (ISO 8601), or `null` unless `pending`. */
   nextAttemptAt: string | null;
+  /** When the event was queued for this endpoint (ISO 8601). */
   createdAt: string;
 }
 
-/** The v0 signature: lower-case hex HMAC-SHA256 of `v0:{timestamp}:{body}`, keyed by the secret as-is. */
+/**
+ * The v0 signature: lower-case hex HMAC-SHA256 of `v0:{timestamp}:{body}`, keyed by the secret as-is.
+ * Use it to send signed test deliveries to your own receiver.
+ *
+ * @example
+ * ```ts
+ * const body = JSON.stringify({ eventId: "evt_1", eventType: "workflow.created", payload: { id: "workflow_1" } });
+ * const timestamp = Math.floor(Date.now() / 1000);
+ * await fetch("http://127.0.0.1:3000/webhooks/extend", {
+ *   method: "POST",
+ *   body,
+ *   headers: {
+ *     "content-type": "application/json",
+ *     "x-extend-request-timestamp": String(timestamp),
+ *     "x-extend-request-signature": signWebhook("wss_test", timestamp, body),
+ *   },
+ * });
+ * ```
+ */
 export function signWebhook(secret: string, timestamp: number | string, body: string): string {
   return createHmac("sha256", secret).update(`v0:${timestamp}:${body}`).digest("hex");
 }

@@ -5,19 +5,24 @@ import { newId, PREFIX } from "./ids.js";
 
 /** A rule of a RULE_VALIDATION step, checked against the run's extracted values. */
 export interface RuleDefinition {
+  /** The rule's name, as the step's output reports it. */
   name: string;
   /** Dot path into the extraction output's `value`, e.g. `total.amount`. */
   field: string;
   /** `present`: not null or empty; `positive`: a number above 0; `equals`/`matches`: against `value`. */
   check: "present" | "positive" | "equals" | "matches";
+  /** What `equals` compares with, or the regular expression `matches` tests. */
   value?: unknown;
 }
 
 /** A step of an emulated workflow. Steps are not part of the 2025-04-21 API (they are set in
  * the dashboard); the emulator takes them from its seed file or its admin API. */
 export interface StepDefinition {
+  /** The step's id. */
   id: string;
+  /** The step's name. */
   name: string;
+  /** What the step does. */
   type:
     | "PARSE"
     | "CLASSIFY"
@@ -38,7 +43,11 @@ export interface StepDefinition {
   parseConfig?: Schemas["ParseConfig"];
 }
 
-export type StepInput = Omit<StepDefinition, "id"> & { id?: string };
+/** A workflow step to create, in a seed document or through the admin API: its id may be left out. */
+export type StepInput = Omit<StepDefinition, "id"> & {
+  /** The step's id; generated when absent. */
+  id?: string;
+};
 
 export interface WorkflowVersionDefinition {
   id: string;

@@ -32,9 +32,13 @@ export { type BodyOverride, toWebRequest, writeWebResponse } from "./node-http.j
 
 /** The part of an Express request the middleware reads (Express 4 and 5 alike). */
 export type ExpressRequest = IncomingMessage & {
+  /** The URL before Express stripped a router's mount path. */
   originalUrl?: string;
+  /** What a body parser left, if one ran. */
   body?: unknown;
+  /** The raw bytes, kept by a body parser's `verify` callback. */
   rawBody?: unknown;
+  /** Set by Express's body parsers once they have read the body. */
   _body?: boolean;
 };
 
@@ -45,8 +49,22 @@ export type Middleware = (
   next: (error?: unknown) => void,
 ) => void;
 
-/** Raised when a body parser consumed the webhook's raw bytes before the middleware ran. */
+/**
+ * Raised when a body parser consumed the webhook's raw bytes before the middleware ran.
+ * {@link extendWebhooks} passes it to `next`, and its message shows the middleware order to use.
+ *
+ * @example
+ * ```ts
+ * import type { NextFunction, Request, Response } from "express";
+ *
+ * app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+ *   if (error instanceof RawBodyUnavailableError) res.status(500).send("Misconfigured webhook route");
+ *   else next(error);
+ * });
+ * ```
+ */
 export class RawBodyUnavailableError extends Error {
+  /** Always `"RawBodyUnavailableError"`. */
   override name = "RawBodyUnavailableError";
 }
 
@@ -106,7 +124,20 @@ export function extendWebhooks(options: WebhookHandlerOptions): Middleware {
   };
 }
 
-/** Options of {@link extendProxy}: the core proxy's, with `authorize` given the Express request. */
+/**
+ * Options of {@link extendProxy}: the core proxy's, with `authorize` given the Express request.
+ *
+ * @example
+ * ```ts
+ * app.use(extendProxy({
+ *   token: process.env.EXTEND_API_KEY!,
+ *   mountPath: "/api/extend",
+ *   allow: ["uploadFile", "runWorkflow", "getWorkflowRun"],
+ *   authorize: (req) => typeof req.headers.authorization === "string",
+ *   onError: (error) => console.error("extend proxy", error),
+ * }));
+ * ```
+ */
 export interface ExpressProxyOptions extends Omit<ProxyHandlerOptions, "authorize"> {
   /**
    * Decides whether the caller may use the proxy (a session check, say); false answers 403.

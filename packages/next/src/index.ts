@@ -44,6 +44,7 @@ export type RouteParams = Record<string, string | string[] | undefined>;
 
 /** The second argument Next.js gives a route handler. */
 export interface RouteContext {
+  /** The route's dynamic segments: a promise since Next 15, a plain object before. */
   params?: Promise<RouteParams> | RouteParams;
 }
 
@@ -76,7 +77,10 @@ export type RouteHandler = (request: Request, context?: RouteContext) => Promise
  * });
  * ```
  */
-export function createWebhookHandler(options: WebhookHandlerOptions): { POST: RouteHandler } {
+export function createWebhookHandler(options: WebhookHandlerOptions): {
+  /** The route's `POST` handler. */
+  POST: RouteHandler;
+} {
   const handle = createCoreWebhookHandler(options);
   // biome-ignore lint/correctness/noComponentHookFactories: Next names route handlers by HTTP method; this is not a React component.
   return { POST: (request) => handle(request) };
@@ -87,6 +91,20 @@ export function createWebhookHandler(options: WebhookHandlerOptions): { POST: Ro
  * the mount path is taken from where the route file sits (the URL minus its catch-all
  * segment), so any folder and a `basePath` work unchanged. The options are checked on the
  * first request, so `next build` works without the secrets in its environment.
+ *
+ * @example
+ * ```ts
+ * // app/api/extend/[...path]/route.ts
+ * import { createProxyHandlers, type NextProxyOptions } from "@extendkit/next";
+ *
+ * const options: NextProxyOptions = {
+ *   token: process.env.EXTEND_API_KEY!,
+ *   allow: ["uploadFile", "runWorkflow", "getWorkflowRun", "getFile"],
+ *   authorize: (request) => request.headers.get("cookie")?.includes("session=") ?? false,
+ *   maxBodyBytes: 20 * 1024 * 1024,
+ * };
+ * export const { GET, POST, DELETE } = createProxyHandlers(options);
+ * ```
  */
 export interface NextProxyOptions extends Omit<ProxyHandlerOptions, "authorize"> {
   /**
@@ -161,8 +179,11 @@ function mountOf(pathname: string, count: number): string {
  * ```
  */
 export function createProxyHandlers(options: NextProxyOptions): {
+  /** The route's `GET` handler. */
   GET: RouteHandler;
+  /** The route's `POST` handler. */
   POST: RouteHandler;
+  /** The route's `DELETE` handler. */
   DELETE: RouteHandler;
 } {
   const proxies = new Map<string, (request: Request) => Promise<Response>>();

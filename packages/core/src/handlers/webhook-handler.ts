@@ -14,7 +14,10 @@ import { createMemoryDedupeStore, type DedupeStore } from "./dedupe.js";
 
 /** The event of one type, its payload typed. */
 export type EventOf<T extends WebhookEventType> = WebhookEvent extends infer E
-  ? E extends { eventType: infer U }
+  ? E extends {
+      /** The event type of one member of the {@link WebhookEvent} union. */
+      eventType: infer U;
+    }
     ? T extends U
       ? Omit<E, "eventType"> & {
           /** The event's type, narrowed to `T`. */

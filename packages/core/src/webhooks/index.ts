@@ -49,11 +49,15 @@ export type SignatureProblem =
  *
  * @example
  * ```ts
- * try {
- *   await verifyWebhook({ body, headers: request.headers, secret });
- * } catch (error) {
- *   if (error instanceof WebhookSignatureError) return new Response(error.reason, { status: 401 });
- *   throw error;
+ * async function receive(request: Request): Promise<Response> {
+ *   const body = await request.text();
+ *   try {
+ *     await verifyWebhook({ body, headers: request.headers, secret: process.env.EXTEND_WEBHOOK_SECRET! });
+ *   } catch (error) {
+ *     if (error instanceof WebhookSignatureError) return new Response(error.reason, { status: 401 });
+ *     throw error;
+ *   }
+ *   return new Response("ok");
  * }
  * ```
  */
@@ -73,11 +77,15 @@ export class WebhookSignatureError extends ExtendKitError {
  *
  * @example
  * ```ts
- * try {
- *   await verifyWebhook({ body, headers: request.headers, secret });
- * } catch (error) {
- *   if (error instanceof WebhookParseError) return new Response("Bad request", { status: 400 });
- *   throw error;
+ * async function receive(request: Request): Promise<Response> {
+ *   const body = await request.text();
+ *   try {
+ *     await verifyWebhook({ body, headers: request.headers, secret: process.env.EXTEND_WEBHOOK_SECRET! });
+ *   } catch (error) {
+ *     if (error instanceof WebhookParseError) return new Response("Not an event", { status: 400 });
+ *     throw error;
+ *   }
+ *   return new Response("ok");
  * }
  * ```
  */
