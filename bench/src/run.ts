@@ -3,12 +3,14 @@
  * Set BENCH_DURATION (seconds per load test) to shorten or lengthen the HTTP runs.
  */
 import { batchRunner } from "./batch-runner.js";
+import { bundleSize } from "./bundle-size.js";
 import { clientOverhead } from "./client-overhead.js";
 import { emulatorHttp } from "./emulator-http.js";
 import { parseThroughput } from "./parse-throughput.js";
 import type { Row } from "./types.js";
 
 const suites: Array<[string, () => Promise<Row[]>]> = [
+  ["bundle size", bundleSize],
   ["client overhead", clientOverhead],
   ["emulator over HTTP", emulatorHttp],
   ["parse throughput", parseThroughput],
