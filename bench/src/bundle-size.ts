@@ -7,8 +7,15 @@ import type { Row } from "./types.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** An entry's bundle, dependencies included, minified and gzipped; `undefined` if it does not bundle. */
-async function measure(code: string, platform: "browser" | "node", dir: string, name: string) {
+type Measured = { min: number; gz: number } | { error: string };
+
+/** An entry's bundle, dependencies included, minified and gzipped, or why it does not bundle. */
+async function measure(
+  code: string,
+  platform: "browser" | "node",
+  dir: string,
+  name: string,
+): Promise<Measured> {
   const entry = path.join(dir, `${name}.js`);
   await writeFile(entry, code);
   try {
@@ -18,7 +25,7 @@ async function measure(code: string, platform: "browser" | "node", dir: string, 
     const js = output.map((chunk) => (chunk.type === "chunk" ? chunk.code : "")).join("");
     return { min: Buffer.byteLength(js), gz: gzipSync(js, { level: 9 }).length };
   } catch (error) {
-    return { error: error instanceof Error ? error.message.split("\n")[0] : String(error) };
+    return { error: (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "" };
   }
 }
 
@@ -46,7 +53,7 @@ export async function bundleSize(): Promise<Row[]> {
         `import { ExtendClient } from "extend-ai"; export const c = new ExtendClient({ token: "t" });`,
       ],
     ] as const;
-    const sizes = [];
+    const sizes: Array<{ name: string; browser: Measured; node: Measured | undefined }> = [];
     for (const [name, code] of entries) {
       const browser = await measure(code, "browser", dir, `${sizes.length}b`);
       const node =
