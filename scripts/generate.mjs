@@ -31,6 +31,18 @@ function deref(spec, node) {
     .reduce((at, part) => at[part.replaceAll("~1", "/").replaceAll("~0", "~")], spec);
 }
 
+/** Summaries of openapi-typescript's top-level types, which `@extendkit/core` re-exports
+ * (openapi-typescript writes no comment on them). */
+const TYPE_DOCS = {
+  paths:
+    "Every path of the spec by URL template, with the parameters, request body and responses of each method: the type the client is built on.",
+  webhooks: "Every webhook event of the spec by event type, with the payload Extend sends for it.",
+  components:
+    "The spec's reusable parts: every named schema (see `Schema`), response, parameter and header.",
+  operations:
+    "Every operation of the spec by `operationId`, with its parameters, request body and responses.",
+};
+
 async function renderTypes(specText) {
   const ast = await openapiTS(specText, {
     // A default in the spec describes the server's behaviour; it must not make a request
@@ -38,7 +50,15 @@ async function renderTypes(specText) {
     defaultNonNullable: false,
     alphabetize: false,
   });
-  return HEADER + astToString(ast);
+  let code = astToString(ast);
+  for (const [name, doc] of Object.entries(TYPE_DOCS)) {
+    const declaration = `export interface ${name} {`;
+    if (code.split(declaration).length !== 2) {
+      throw new Error(`expected one \`${declaration}\` in openapi-typescript's output`);
+    }
+    code = code.replace(declaration, `/** ${doc} */\n${declaration}`);
+  }
+  return HEADER + code;
 }
 
 /** A runtime table of every operation, for code that needs spec facts at run time

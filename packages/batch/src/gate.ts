@@ -34,7 +34,7 @@ export function fullJitter(
  * try {
  *   await job.done();
  * } catch (error) {
- *   if (error instanceof RetryBudgetExhaustedError) scheduleResume(); // resume: true, later
+ *   if (error instanceof RetryBudgetExhaustedError) console.log("resume: true, later");
  *   else throw error;
  * }
  * ```

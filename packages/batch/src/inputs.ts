@@ -102,7 +102,10 @@ export interface PreparedInput {
  *
  * @example
  * ```ts
- * prepareInput({ file: "a.pdf" } as never); // throws InvalidInputError
+ * for await (const outcome of job) {
+ *   // An unreadable input ends as ERROR, with the InvalidInputError's message.
+ *   if (outcome.status === "ERROR") console.error(outcome.input, outcome.error?.message);
+ * }
  * ```
  */
 export class InvalidInputError extends TypeError {

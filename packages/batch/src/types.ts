@@ -53,7 +53,9 @@ export interface BatchOutcome {
  *
  * @example
  * ```ts
- * const failed = outcomes.filter((o) => FAILED_STATUSES.has(o.status));
+ * for await (const outcome of job) {
+ *   if (FAILED_STATUSES.has(outcome.status)) console.error(outcome.input, outcome.status);
+ * }
  * ```
  */
 export const FAILED_STATUSES: ReadonlySet<OutcomeStatus> = new Set([

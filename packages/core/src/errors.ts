@@ -64,7 +64,7 @@ export function isExtendKitError(value: unknown): value is ExtendKitError {
  *
  * @example
  * ```ts
- * const { error } = await extend.GET("/files/{id}", { params: { path: { id } } });
+ * const { error } = await extend.GET("/files/{id}", { params: { path: { id: fileId } } });
  * if (isApiError(error) && error.status === 404) console.log("gone:", error.requestId);
  * ```
  */

@@ -13,7 +13,9 @@
  *   secret: process.env.EXTEND_WEBHOOK_SECRET!,
  *   on: { "workflow_run.completed": (event) => save(event.payload) },
  * });
+ * ```
  *
+ * ```ts
  * // app/api/extend/[...path]/route.ts
  * import { createProxyHandlers } from "@extendkit/next";
  *

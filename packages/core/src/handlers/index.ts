@@ -11,7 +11,7 @@
  *   secret: process.env.EXTEND_WEBHOOK_SECRET!,
  *   on: { "workflow_run.completed": (event) => console.log(event.payload.id) },
  * });
- * Bun.serve({ fetch: webhook });
+ * export default { fetch: webhook }; // Bun, Deno and Workers serve a default export's fetch
  * ```
  *
  * @packageDocumentation

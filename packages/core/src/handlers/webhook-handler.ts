@@ -107,7 +107,7 @@ export interface WebhookHandlerOptions {
  * const handle = createWebhookHandler({
  *   secret: process.env.EXTEND_WEBHOOK_SECRET!,
  *   on: {
- *     "workflow_run.completed": async (event) => saveOutputs(event.payload.id, event.payload.outputs),
+ *     "workflow_run.completed": async (event) => save(event.payload.id, event.payload.outputs),
  *     "workflow_run.failed": (event) => alert(event.payload.failureMessage),
  *   },
  * });

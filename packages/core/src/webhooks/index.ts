@@ -181,7 +181,11 @@ function signedContent(timestamp: string, body: Uint8Array): Uint8Array<ArrayBuf
  * @throws {WebhookParseError} a signed body that is not an event.
  * @example
  * ```ts
- * const event = await verifyWebhook({ body: rawBody, headers: req.headers, secret: [newSecret, oldSecret] });
+ * const event = await verifyWebhook({
+ *   body: rawBody,
+ *   headers: req.headers,
+ *   secret: [process.env.NEW_WEBHOOK_SECRET!, process.env.OLD_WEBHOOK_SECRET!], // while rotating
+ * });
  * ```
  */
 export async function verifyWebhook(
