@@ -78,6 +78,13 @@ function renderOperations(spec) {
         path: route,
         retrySafe: op["x-extend-retry-safe"],
         deprecated: op.deprecated === true,
+        query: [...(item.parameters ?? []), ...(op.parameters ?? [])]
+          .map((p) => deref(spec, p))
+          .filter((p) => p.in === "query")
+          .map((p) => p.name),
+        body: op.requestBody
+          ? Object.keys(deref(spec, op.requestBody).content)[0].split(";")[0].trim()
+          : null,
       });
     }
   }
@@ -108,6 +115,22 @@ ${rows
   .map((r) => `  "${r.method} ${r.path}",`)
   .join("\n")}
 ];
+
+/** What each operation takes: its method and path template, the query parameters the spec
+ * declares and the media type of its request body (\`null\`: none). The proxy forwards only
+ * these; a table of its own, so the proxy bundles nothing else. */
+export const apiRequestParts: {
+  readonly [K in OperationId]: {
+    readonly method: string;
+    readonly path: string;
+    readonly query: readonly string[];
+    readonly body: string | null;
+  };
+} = {
+${rows
+  .map((r) => `  ${r.operationId}: { method: "${r.method}", path: "${r.path}", query: [${r.query.map((q) => JSON.stringify(q)).join(", ")}], body: ${JSON.stringify(r.body)} },`)
+  .join("\n")}
+};
 `;
 }
 

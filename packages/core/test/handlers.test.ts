@@ -207,6 +207,23 @@ describe("createWebhookHandler", () => {
     expect(completedHandler).not.toHaveBeenCalled();
   });
 
+  test("answers 413 at once even when cancelling the request stream never settles", async () => {
+    // Next.js's Edge runtime hands routes a stream whose cancel() never settles.
+    const { handle } = webhook({ maxBodyBytes: 10_000 });
+    const stream = new ReadableStream<Uint8Array>({
+      pull: (controller) => controller.enqueue(new Uint8Array(1024)),
+      cancel: () => new Promise<void>(() => {}),
+    });
+    const request = new Request("https://app.test/webhooks/extend", {
+      method: "POST",
+      body: stream,
+      duplex: "half",
+      headers: await signWebhook({ body: "irrelevant", secret: SECRET }),
+    } as RequestInit);
+
+    expect((await handle(request)).status).toBe(413);
+  });
+
   test("handles a valid delivery streamed in chunks without content-length", async () => {
     const body = JSON.stringify(completed);
     const { handle, completedHandler } = webhook();
@@ -462,6 +479,31 @@ describe("createWebhookHandler", () => {
     expect(completedHandler).not.toHaveBeenCalled();
   });
 
+  test.each(["hasOwnProperty", "valueOf", "constructor", "__proto__", "toString"])(
+    "acknowledges a signed event of type %j without running anything inherited",
+    async (eventType) => {
+      const inherited = vi.fn();
+      const onEvent = vi.fn();
+      const on = Object.create({ [eventType]: inherited, "workflow_run.completed": inherited });
+      const { handle, onError } = webhook({ on, onEvent });
+
+      const response = await handle(
+        await delivery({ eventId: `event_${eventType}`, eventType, payload: { id: "x" } }),
+      );
+
+      expect(response.status).toBe(200);
+      expect(inherited).not.toHaveBeenCalled();
+      expect(onEvent).toHaveBeenCalledTimes(1);
+      expect(onError).not.toHaveBeenCalled();
+    },
+  );
+
+  test("an own handler still runs for its type", async () => {
+    const { handle, completedHandler } = webhook();
+    expect((await handle(await delivery(completed))).status).toBe(200);
+    expect(completedHandler).toHaveBeenCalledTimes(1);
+  });
+
   test("with dedupe: false, a redelivery is handled again", async () => {
     const { handle, completedHandler } = webhook({ dedupe: false });
 
@@ -706,6 +748,13 @@ function proxy(
 
 const app = (path: string, init?: RequestInit) => new Request(`https://app.test${path}`, init);
 
+/** Headers on every answer of the proxy: nothing cached, sniffed or rendered as a page. */
+const SAFE_HEADERS = {
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'; sandbox",
+};
+
 describe("createProxyHandler", () => {
   test.each([
     [
@@ -714,10 +763,17 @@ describe("createProxyHandler", () => {
       "https://api.extend.ai/workflow_runs/workflow_run_1",
       "getWorkflowRun",
     ],
+    // Forwarded as the spec's path: no trailing slash, literal segments in their own case.
     [
       "GET",
       "/api/extend/workflow_runs/workflow_run_1/",
-      "https://api.extend.ai/workflow_runs/workflow_run_1/",
+      "https://api.extend.ai/workflow_runs/workflow_run_1",
+      "getWorkflowRun",
+    ],
+    [
+      "GET",
+      "/api/extend/Workflow_Runs/workflow_run_1",
+      "https://api.extend.ai/workflow_runs/workflow_run_1",
       "getWorkflowRun",
     ],
     [
@@ -731,10 +787,13 @@ describe("createProxyHandler", () => {
   ])("passes an allowed %s %s on to the API", async (method, path, url, operationId) => {
     const authorize = vi.fn(() => true);
     const { handle, upstream } = proxy({ authorize });
-    const body = method === "POST" ? JSON.stringify({ workflowId: "workflow_1" }) : undefined;
+    const upload = operationId === "uploadFile";
+    const body =
+      method !== "POST" ? undefined : upload ? "--b--\r\n" : JSON.stringify({ workflowId: "w_1" });
+    const type = upload ? "multipart/form-data; boundary=b" : "application/json";
 
     const response = await handle(
-      app(path, { method, body, headers: body ? { "content-type": "application/json" } : {} }),
+      app(path, { method, body, headers: body ? { "content-type": type } : {} }),
     );
 
     expect(response.status).toBe(200);
@@ -746,6 +805,10 @@ describe("createProxyHandler", () => {
       operationId,
       method,
       path: expect.stringMatching(/^\//),
+      params:
+        method === "GET"
+          ? { [path.includes("files") ? "id" : "workflowRunId"]: expect.any(String) }
+          : {},
     });
   });
 
@@ -767,10 +830,13 @@ describe("createProxyHandler", () => {
     ["DELETE", "/api/extend/files/file_1", 405, "GET"],
     ["DELETE", "/api/extend/workflow_runs/workflow_run_1", 405, "GET"],
     ["POST", "/api/extend/workflow_runs/workflow_run_1", 405, "GET"],
-    // "batch" fits getWorkflowRun's {workflowRunId}: not batchRunWorkflow, and not forwarded.
-    ["POST", "/api/extend/workflow_runs/batch", 405, "GET"],
+    // "batch" is batchRunWorkflow's literal, never a run id, in any method or letter case.
+    ["POST", "/api/extend/workflow_runs/batch", 404, null],
+    ["GET", "/api/extend/workflow_runs/batch", 404, null],
+    ["GET", "/api/extend/workflow_runs/BATCH", 404, null],
+    ["GET", "/api/extend/files/upload", 405, "POST"],
     ["GET", "/api/extend/workflow_runs", 405, "POST"],
-    ["PUT", "/api/extend/files/upload", 405, "POST, GET"],
+    ["PUT", "/api/extend/files/upload", 405, "POST"],
   ])("refuses %s %s with %i", async (method, path, status, allow) => {
     const authorize = vi.fn(() => true);
     const { handle, upstream } = proxy({ authorize });
@@ -786,10 +852,10 @@ describe("createProxyHandler", () => {
   test("passes only the operations of `allow`", async () => {
     const { handle, upstream } = proxy({ allow: ["listProcessors"] });
 
-    expect((await handle(app("/api/extend/processors?limit=5"))).status).toBe(200);
+    expect((await handle(app("/api/extend/processors?maxPageSize=5"))).status).toBe(200);
     expect((await handle(app("/api/extend/workflow_runs/workflow_run_1"))).status).toBe(404);
     expect(upstream.map((u) => u.request.url)).toEqual([
-      "https://api.extend.ai/processors?limit=5",
+      "https://api.extend.ai/processors?maxPageSize=5",
     ]);
   });
 
@@ -906,15 +972,13 @@ describe("createProxyHandler", () => {
       baseUrl: "http://127.0.0.1:4010/",
     });
 
-    const ok = await handle(
-      app("/internal/extend/workflow_runs/workflow_run_a-B_9?include=outputs&x=%20y"),
-    );
+    const ok = await handle(app("/internal/extend/files/file_a-B_9?rawText=true&html=%20y"));
     const outside = await handle(app("/api/extend/workflow_runs/workflow_run_1"));
 
     expect(ok.status).toBe(200);
     expect(outside.status).toBe(404);
     expect(upstream.map((u) => u.request.url)).toEqual([
-      "http://127.0.0.1:4010/workflow_runs/workflow_run_a-B_9?include=outputs&x=%20y",
+      "http://127.0.0.1:4010/files/file_a-B_9?rawText=true&html=+y",
     ]);
   });
 
@@ -942,6 +1006,7 @@ describe("createProxyHandler", () => {
         method: "POST",
         body: stream,
         duplex: "half",
+        headers: { "content-type": "multipart/form-data; boundary=b" },
       } as RequestInit),
     );
 
@@ -963,13 +1028,15 @@ describe("createProxyHandler", () => {
         method: "POST",
         body: streamOf(bytes, 999),
         duplex: "half",
-        headers: { "content-type": "application/pdf" },
+        headers: { "content-type": "multipart/form-data; boundary=b" },
       } as RequestInit),
     );
 
     expect(response.status).toBe(200);
     expect(upstream[0]!.body).toBe("b".repeat(10_000));
-    expect(upstream[0]!.request.headers.get("content-type")).toBe("application/pdf");
+    expect(upstream[0]!.request.headers.get("content-type")).toBe(
+      "multipart/form-data; boundary=b",
+    );
   });
 
   test("answers 502 without details when the API cannot be reached, and reports the error", async () => {
@@ -1034,6 +1101,7 @@ describe("createProxyHandler", () => {
       "content-type": "application/json",
       "x-request-id": "req_42",
       "retry-after": "3",
+      ...SAFE_HEADERS,
     });
   });
 

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Schemas } from "@extendkit/core";
 import { type Context, nowIso, verifySignedUrl } from "./context.js";
 import { ApiError, badRequest, notFound } from "./errors.js";
-import type { createFaults, FaultOptions } from "./faults.js";
+import { type createFaults, type FaultOptions, faultRuleProblem } from "./faults.js";
 import { getFile } from "./files.js";
 import { readJson, sendJson } from "./http.js";
 import { newId, PREFIX } from "./ids.js";
@@ -204,17 +204,8 @@ export function createAdmin({ ctx, webhooks, faults, limiter, authorized }: Admi
         if (!Array.isArray(input?.rules))
           throw badRequest("rules must be an array of fault rules.");
         input.rules.forEach((rule, i) => {
-          if (!["status", "rate-limit", "reset", "latency", "lost-response"].includes(rule?.type))
-            throw badRequest(
-              `rules[${i}].type must be one of status, rate-limit, reset, latency, lost-response.`,
-            );
-          if (
-            rule.status !== undefined &&
-            !(Number.isInteger(rule.status) && rule.status >= 400 && rule.status <= 599)
-          )
-            throw badRequest(`rules[${i}].status must be an HTTP error status (400-599).`);
-          if (rule.probability !== undefined && !(rule.probability >= 0 && rule.probability <= 1))
-            throw badRequest(`rules[${i}].probability must be between 0 and 1.`);
+          const problem = faultRuleProblem(rule);
+          if (problem) throw badRequest(`rules[${i}]${problem}.`);
         });
         faults.set(input);
         return { rules: faults.rules };

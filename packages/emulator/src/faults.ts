@@ -1,29 +1,105 @@
 import type { OperationId } from "./router.js";
 
+/** Every kind of fault the emulator can inject. */
+export const FAULT_TYPES = [
+  "status",
+  "rate-limit",
+  "reset",
+  "latency",
+  "lost-response",
+  "echo",
+  "redirect",
+  "hang",
+  "slow-body",
+  "cut-body",
+] as const;
+
+/** How an `echo` fault shows the request it repeats. */
+export const ECHO_FORMATS = ["json", "text", "html", "base64", "header"] as const;
+
 /**
- * A fault to inject into API requests.
+ * A fault to inject into API requests. The first five are what a bad network and a busy API
+ * do; the last five are what a misbehaving gateway or debugging proxy in front of it does.
  * - `status`: answer `status` (500 by default) without doing the work;
  * - `rate-limit`: answer 429 with `Retry-After: retryAfter` seconds (1 by default);
  * - `reset`: drop the connection before doing the work;
  * - `latency`: wait `ms` milliseconds, then serve normally;
  * - `lost-response`: do the work and commit it, then drop the connection, so the
- *   client cannot know whether it happened.
+ *   client cannot know whether it happened;
+ * - `echo`: answer `status` (502 by default) with the request repeated back, its headers
+ *   (credentials included) in the body as `format` says, after `padBytes` bytes of filler;
+ * - `redirect`: answer `status` (302 by default) with `Location: location`;
+ * - `hang`: read the request and never answer, until the client closes the connection;
+ * - `slow-body`: do the work, then send the answer's body in 8 pieces `ms` apart;
+ * - `cut-body`: do the work, send the headers and half the body, then drop the connection.
  */
 export interface FaultRule {
   /** What happens to a matching request (see above). */
-  type: "status" | "rate-limit" | "reset" | "latency" | "lost-response";
-  /** For `status`: the HTTP error status to answer, 400 to 599. @default 500 */
+  type: (typeof FAULT_TYPES)[number];
+  /** For `status`, `echo` and `redirect`: the HTTP status to answer. @default 500, 502, 302 */
   status?: number;
   /** For `rate-limit`: the `Retry-After` to send, in seconds. @default 1 */
   retryAfter?: number;
-  /** For `latency`: how long to wait before serving, in milliseconds. */
+  /** For `latency` and `slow-body`: the wait, in milliseconds. @default 100 */
   ms?: number;
+  /** For `redirect`: the `Location` sent, same-origin or not. @default "/processors" */
+  location?: string;
+  /**
+   * For `echo`: `json` (an error body with `request.headers`), `text` (the request's head as
+   * sent), `html` (an error page), `base64` (the head, base64-encoded) or `header` (an error
+   * body, with the `authorization` header echoed in `x-request-id`).
+   * @default "json"
+   */
+  format?: (typeof ECHO_FORMATS)[number];
+  /** For `echo`: filler bytes before the echoed request, to push it deep into the body. @default 0 */
+  padBytes?: number;
   /** Chance that a matching request gets the fault, drawn from the seeded generator. @default 1 */
   probability?: number;
   /** Apply to this many matching requests, then retire the rule. @default unlimited */
   count?: number;
   /** Only these operations (by operationId). @default every operation */
   operations?: OperationId[];
+}
+
+/**
+ * Why a fault rule cannot be used, or `undefined` when it can: checked before a rule is
+ * taken, so a bad one is a 400 (or a CLI error), never a failure while answering.
+ */
+export function faultRuleProblem(rule: unknown): string | undefined {
+  if (typeof rule !== "object" || rule === null) return " must be an object";
+  const r = rule as Record<string, unknown>;
+  if (!FAULT_TYPES.includes(r.type as FaultRule["type"]))
+    return `.type must be one of ${FAULT_TYPES.join(", ")}`;
+  const integer = (value: unknown, min: number, max: number) =>
+    value === undefined ||
+    (Number.isInteger(value) && (value as number) >= min && (value as number) <= max);
+  const [kind, lowest, highest] =
+    r.type === "redirect"
+      ? ["redirect ", 300, 399]
+      : r.type === "echo"
+        ? ["", 200, 599]
+        : ["error ", 400, 599];
+  if (!integer(r.status, lowest, highest))
+    return `.status must be an HTTP ${kind}status (${lowest}-${highest})`;
+  if (!integer(r.retryAfter, 0, 86_400)) return ".retryAfter must be whole seconds (0-86400)";
+  if (!integer(r.ms, 0, 600_000)) return ".ms must be whole milliseconds (0-600000)";
+  if (!integer(r.padBytes, 0, 16 * 1024 * 1024)) return ".padBytes must be 0 to 16 MiB";
+  if (!integer(r.count, 0, Number.MAX_SAFE_INTEGER)) return ".count must be a whole number";
+  if (r.location !== undefined && (typeof r.location !== "string" || /[\r\n]/.test(r.location)))
+    return ".location must be a URL or a path";
+  if (r.format !== undefined && !ECHO_FORMATS.includes(r.format as FaultRule["format"] & string))
+    return `.format must be one of ${ECHO_FORMATS.join(", ")}`;
+  if (
+    r.probability !== undefined &&
+    !(typeof r.probability === "number" && r.probability >= 0 && r.probability <= 1)
+  )
+    return ".probability must be between 0 and 1";
+  if (
+    r.operations !== undefined &&
+    !(Array.isArray(r.operations) && r.operations.every((o) => typeof o === "string"))
+  )
+    return ".operations must be an array of operationIds";
+  return undefined;
 }
 
 /**
@@ -103,8 +179,10 @@ export function createFaults(initial: FaultOptions) {
 
 /**
  * Parses the CLI form: comma-separated `type[=value][@probability][#count]`, for example
- * `status=503@0.05,reset@0.01,latency=200@0.1,lost-response#1,rate-limit=2@0.02`.
- * Throws an `Error` that names the part it cannot read.
+ * `status=503@0.05,reset@0.01,latency=200@0.1,lost-response#1,rate-limit=2@0.02`. The value
+ * is the status of `status`, `echo` and `redirect`, the seconds of `rate-limit`, the
+ * milliseconds of `latency` and `slow-body`. Throws an `Error` that names the part it
+ * cannot read.
  *
  * @example
  * ```ts
@@ -121,34 +199,23 @@ export function parseFaults(text: string, seed?: number): FaultOptions {
     .map((part): FaultRule => {
       const match = /^([a-z-]+)(?:=(\d+))?(?:@([\d.]+))?(?:#(\d+))?$/.exec(part);
       const type = match?.[1] as FaultRule["type"] | undefined;
-      if (
-        !match ||
-        !type ||
-        !["status", "rate-limit", "reset", "latency", "lost-response"].includes(type)
-      ) {
+      if (!match || !type || !FAULT_TYPES.includes(type)) {
         throw new Error(
-          `--faults: cannot read "${part}"; use type[=value][@probability][#count] with type one of status, rate-limit, reset, latency, lost-response`,
+          `--faults: cannot read "${part}"; use type[=value][@probability][#count] with type one of ${FAULT_TYPES.join(", ")}`,
         );
       }
-      const invalid = (why: string) => new Error(`--faults: cannot use "${part}": ${why}`);
       const value = match[2] === undefined ? undefined : Number(match[2]);
       const rule: FaultRule = { type };
       if (value !== undefined) {
-        if (type === "status") {
-          if (value < 400 || value > 599)
-            throw invalid("status must be an HTTP error status (400-599)");
-          rule.status = value;
-        } else if (type === "latency") rule.ms = value;
+        if (type === "status" || type === "echo" || type === "redirect") rule.status = value;
+        else if (type === "latency" || type === "slow-body") rule.ms = value;
         else if (type === "rate-limit") rule.retryAfter = value;
-        else throw invalid(`${type} takes no value`);
+        else throw new Error(`--faults: cannot use "${part}": ${type} takes no value`);
       }
-      if (match[3] !== undefined) {
-        const probability = Number(match[3]);
-        if (!(probability >= 0 && probability <= 1))
-          throw invalid("probability must be between 0 and 1");
-        rule.probability = probability;
-      }
+      if (match[3] !== undefined) rule.probability = Number(match[3]);
       if (match[4] !== undefined) rule.count = Number(match[4]);
+      const problem = faultRuleProblem(rule);
+      if (problem) throw new Error(`--faults: cannot use "${part}": ${type}${problem}`);
       return rule;
     });
   return seed === undefined ? { rules } : { seed, rules };

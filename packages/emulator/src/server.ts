@@ -9,9 +9,10 @@ import { batchProcessorRunJob } from "./batch-processor-runs.js";
 import { BlobStore } from "./blobs.js";
 import { type Context, signedUrl } from "./context.js";
 import { editRunJob } from "./edit-runs.js";
-import { Engine, sleep } from "./engine.js";
+import { Engine } from "./engine.js";
 import { ApiError } from "./errors.js";
-import { createFaults, type FaultRule } from "./faults.js";
+import { applyFaults, deliver } from "./fault-effects.js";
+import { createFaults } from "./faults.js";
 import { queryObject, readJson, sendJson } from "./http.js";
 import { newId, PREFIX } from "./ids.js";
 import { type EmulatorOptions, type ResolvedOptions, resolveOptions } from "./options.js";
@@ -152,6 +153,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const started = performance.now();
     const url = new URL(req.url ?? "/", "http://emulator");
     const method = req.method ?? "GET";
+    let applied: string[] = [];
     try {
       if (url.pathname.startsWith(`${ADMIN_PREFIX}/`)) {
         await admin.handle(req, res, url, requestId);
@@ -206,8 +208,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
 
       const hits = faults.draw(match.operationId);
-      const lost = await applyFaults(hits, req, res);
-      if (lost === "done") return;
+      applied = hits.map((fault) => fault.type);
+      const outcome = await applyFaults(hits, req, res);
+      if (outcome.done) return;
 
       const query = queryObject(url.searchParams);
       validator.query(match.operationId, query);
@@ -227,13 +230,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         requestId,
         headers: responseHeaders,
       })) as Record<string, unknown>;
-      if (lost === "lost-response") {
-        // The work is committed; the answer never arrives.
-        req.socket.destroy();
-        return;
-      }
       const answer = warning && result.success === true ? { ...result, warning } : result;
-      sendJson(res, 200, answer, { ...responseHeaders, "x-request-id": requestId });
+      await deliver(req, res, outcome, 200, answer, {
+        ...responseHeaders,
+        "x-request-id": requestId,
+      });
     } catch (error) {
       const apiError =
         error instanceof ApiError
@@ -250,9 +251,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         });
       }
     } finally {
-      log(
-        `${method} ${url.pathname}${url.search} → ${res.statusCode} (${(performance.now() - started).toFixed(1)} ms)`,
-      );
+      // What the client really got: an answer cut short or never sent is not a 200.
+      const result = res.writableEnded
+        ? String(res.statusCode)
+        : res.headersSent
+          ? `${res.statusCode}, cut before the body ended`
+          : "no answer, connection closed";
+      const took = (performance.now() - started).toFixed(1);
+      const tags = applied.length ? ` [faults: ${applied.join(", ")}]` : "";
+      log(`${method} ${url.pathname}${url.search} → ${result} (${took} ms)${tags}`);
     }
   }
 
@@ -293,49 +300,4 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (inMemory && !resolved.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Applies the faults drawn for a request; answers how the request should go on. */
-async function applyFaults(
-  hits: FaultRule[],
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<"go" | "done" | "lost-response"> {
-  let outcome: "go" | "lost-response" = "go";
-  for (const fault of hits) {
-    switch (fault.type) {
-      case "latency":
-        await sleep(fault.ms ?? 100, new AbortController().signal);
-        break;
-      case "reset":
-        req.socket.destroy();
-        return "done";
-      case "status": {
-        const status = fault.status ?? 500;
-        // Every 429 carries Retry-After, so clients back off (brief §5 check 37).
-        throw new ApiError(
-          status,
-          status === 429 ? "RATE_LIMIT_EXCEEDED" : "INTERNAL_ERROR",
-          `Injected fault: HTTP ${status}.`,
-          true,
-          status === 429 ? { "retry-after": String(fault.retryAfter ?? 1) } : {},
-        );
-      }
-      case "rate-limit": {
-        const seconds = fault.retryAfter ?? 1;
-        throw new ApiError(
-          429,
-          "RATE_LIMIT_EXCEEDED",
-          `Rate limit exceeded; retry after ${seconds} s.`,
-          true,
-          { "retry-after": String(seconds) },
-        );
-      }
-      case "lost-response":
-        outcome = "lost-response";
-        break;
-    }
-  }
-  void res;
-  return outcome;
 }

@@ -23,12 +23,23 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   createProxyHandler,
   createWebhookHandler,
+  type ProxiedOperation,
   type ProxyHandlerOptions,
   type WebhookHandlerOptions,
 } from "@extendkit/core/handlers";
-import { type BodyOverride, toWebRequest, writeWebResponse } from "./node-http.js";
+import {
+  type BodyOverride,
+  MalformedRequestError,
+  toWebRequest,
+  writeWebResponse,
+} from "./node-http.js";
 
-export { type BodyOverride, toWebRequest, writeWebResponse } from "./node-http.js";
+export {
+  type BodyOverride,
+  MalformedRequestError,
+  toWebRequest,
+  writeWebResponse,
+} from "./node-http.js";
 
 /** The part of an Express request the middleware reads (Express 4 and 5 alike). */
 export type ExpressRequest = IncomingMessage & {
@@ -118,10 +129,36 @@ export function extendWebhooks(options: WebhookHandlerOptions): Middleware {
       next(error);
       return;
     }
-    handle(toWebRequest(req, res, body))
-      .then((response) => writeWebResponse(res, response))
-      .catch(next);
+    serve(handle, req, res, body, next);
   };
+}
+
+/**
+ * Runs a core handler on the request and writes its answer. A request that is not valid
+ * HTTP for a Web `Request` (a malformed `Host`) is answered 400 here, with no details.
+ */
+function serve(
+  handle: (request: Request) => Promise<Response>,
+  req: ExpressRequest,
+  res: ServerResponse,
+  body: BodyOverride | undefined,
+  next: (error?: unknown) => void,
+  onRequest?: (request: Request) => void,
+): void {
+  let request: Request;
+  try {
+    request = toWebRequest(req, res, body);
+  } catch (error) {
+    if (!(error instanceof MalformedRequestError)) throw error;
+    req.resume();
+    const answer = Response.json({ error: "Malformed request." }, { status: 400 });
+    writeWebResponse(res, answer).catch(next);
+    return;
+  }
+  onRequest?.(request);
+  handle(request)
+    .then((response) => writeWebResponse(res, response))
+    .catch(next);
 }
 
 /**
@@ -140,10 +177,11 @@ export function extendWebhooks(options: WebhookHandlerOptions): Middleware {
  */
 export interface ExpressProxyOptions extends Omit<ProxyHandlerOptions, "authorize"> {
   /**
-   * Decides whether the caller may use the proxy (a session check, say); false answers 403.
+   * Decides whether the caller may make this call (a session check, say); false answers
+   * 403. It also gets the operation, with its path parameters, to check ownership of an id.
    * @default every caller is allowed
    */
-  authorize?: (req: ExpressRequest) => boolean | Promise<boolean>;
+  authorize?: (req: ExpressRequest, operation: ProxiedOperation) => boolean | Promise<boolean>;
 }
 
 /**
@@ -168,9 +206,9 @@ export function extendProxy(options: ExpressProxyOptions): Middleware {
     ...rest,
     ...(authorize
       ? {
-          authorize: (request: Request) => {
+          authorize: (request: Request, operation: ProxiedOperation) => {
             const req = requests.get(request);
-            return req ? authorize(req) : false;
+            return req ? authorize(req, operation) : false;
           },
         }
       : {}),
@@ -187,10 +225,6 @@ export function extendProxy(options: ExpressProxyOptions): Middleware {
     if (req.body instanceof Uint8Array || typeof req.body === "string") body = req.body;
     else if (req._body === true || req.readableEnded)
       body = req.body === undefined ? null : JSON.stringify(req.body);
-    const request = toWebRequest(req, res, body);
-    requests.set(request, req);
-    handle(request)
-      .then((response) => writeWebResponse(res, response))
-      .catch(next);
+    serve(handle, req, res, body, next, (request) => requests.set(request, req));
   };
 }

@@ -6,9 +6,38 @@ import { Readable } from "node:stream";
 export type BodyOverride = Uint8Array | string | null;
 
 /**
+ * The request cannot be turned into a Web `Request`: its `Host` header or URL is not a
+ * valid one. The middleware answers it 400 without details.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   toWebRequest(req, res);
+ * } catch (error) {
+ *   if (error instanceof MalformedRequestError) res.writeHead(400).end();
+ * }
+ * ```
+ */
+export class MalformedRequestError extends Error {
+  /** Always `"MalformedRequestError"`. */
+  override name = "MalformedRequestError";
+}
+
+/** A host, an IPv4 address or a bracketed IPv6 address, and an optional port. */
+const HOST = /^(?:[A-Za-z0-9._~!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/**
+ * Requests by the responses they answer: undici's `Request` follows the signal it was given
+ * through a weak reference, so the request must live as long as its response can abort it.
+ */
+const alive = new WeakMap<ServerResponse, Request>();
+
+/**
  * A Web `Request` for a Node request: same method, URL (from `originalUrl` when a framework
  * mounted the route) and headers; the body streams from the socket unless `body` gives it.
- * Its signal aborts when the client goes away before the response is finished.
+ * Its signal aborts when the client goes away before the response is finished, however
+ * long the request waits. A `Host` header or URL that is not valid throws a
+ * {@link MalformedRequestError}.
  *
  * @example
  * ```ts
@@ -24,7 +53,13 @@ export function toWebRequest(
 ): Request {
   const host = req.headers.host ?? "localhost";
   const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
-  const url = new URL(req.originalUrl ?? req.url ?? "/", `${secure ? "https" : "http"}://${host}`);
+  let url: URL;
+  try {
+    if (!HOST.test(host)) throw new TypeError("invalid host");
+    url = new URL(req.originalUrl ?? req.url ?? "/", `${secure ? "https" : "http"}://${host}`);
+  } catch {
+    throw new MalformedRequestError("The request's Host header or URL is not valid.");
+  }
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
@@ -43,7 +78,9 @@ export function toWebRequest(
       init.duplex = "half";
     }
   }
-  return new Request(url, init);
+  const request = new Request(url, init);
+  alive.set(res, request);
+  return request;
 }
 
 /**

@@ -77,3 +77,60 @@ export const retryUnsafeOperations: readonly string[] = [
   "POST /evaluation_set_items",
   "POST /evaluation_set_items/bulk",
 ];
+
+/** What each operation takes: its method and path template, the query parameters the spec
+ * declares and the media type of its request body (`null`: none). The proxy forwards only
+ * these; a table of its own, so the proxy bundles nothing else. */
+export const apiRequestParts: {
+  readonly [K in OperationId]: {
+    readonly method: string;
+    readonly path: string;
+    readonly query: readonly string[];
+    readonly body: string | null;
+  };
+} = {
+  listProcessorRuns: { method: "GET", path: "/processor_runs", query: ["status", "processorId", "processorType", "sourceId", "source", "fileNameContains", "sortBy", "sortDir", "nextPageToken", "maxPageSize"], body: null },
+  runProcessor: { method: "POST", path: "/processor_runs", query: [], body: "application/json" },
+  getProcessorRun: { method: "GET", path: "/processor_runs/{id}", query: [], body: null },
+  deleteProcessorRun: { method: "DELETE", path: "/processor_runs/{id}", query: [], body: null },
+  cancelProcessorRun: { method: "POST", path: "/processor_runs/{id}/cancel", query: [], body: null },
+  getBatchProcessorRun: { method: "GET", path: "/batch_processor_runs/{id}", query: [], body: null },
+  listProcessors: { method: "GET", path: "/processors", query: ["type", "sortBy", "sortDir", "nextPageToken", "maxPageSize"], body: null },
+  createProcessor: { method: "POST", path: "/processors", query: [], body: "application/json" },
+  updateProcessor: { method: "POST", path: "/processors/{id}", query: [], body: "application/json" },
+  publishProcessorVersion: { method: "POST", path: "/processors/{id}/publish", query: [], body: "application/json" },
+  listProcessorVersions: { method: "GET", path: "/processors/{id}/versions", query: [], body: null },
+  getProcessorVersion: { method: "GET", path: "/processors/{processorId}/versions/{processorVersionId}", query: [], body: null },
+  parseFile: { method: "POST", path: "/parse", query: ["responseType"], body: "application/json" },
+  parseFileAsync: { method: "POST", path: "/parse/async", query: [], body: "application/json" },
+  getParserRun: { method: "GET", path: "/parser_runs/{id}", query: ["responseType"], body: null },
+  deleteParserRun: { method: "DELETE", path: "/parser_runs/{id}", query: [], body: null },
+  listWorkflowRuns: { method: "GET", path: "/workflow_runs", query: ["status", "workflowId", "batchId", "fileNameContains", "sortBy", "sortDir", "nextPageToken", "maxPageSize"], body: null },
+  runWorkflow: { method: "POST", path: "/workflow_runs", query: [], body: "application/json" },
+  batchRunWorkflow: { method: "POST", path: "/workflow_runs/batch", query: [], body: "application/json" },
+  getWorkflowRun: { method: "GET", path: "/workflow_runs/{workflowRunId}", query: [], body: null },
+  updateWorkflowRun: { method: "POST", path: "/workflow_runs/{workflowRunId}", query: [], body: "application/json" },
+  deleteWorkflowRun: { method: "DELETE", path: "/workflow_runs/{workflowRunId}", query: [], body: null },
+  cancelWorkflowRun: { method: "POST", path: "/workflow_runs/{workflowRunId}/cancel", query: [], body: null },
+  correctWorkflowRunOutputs: { method: "POST", path: "/workflow_runs/{workflowRunId}/outputs/{outputId}", query: [], body: "application/json" },
+  createWorkflow: { method: "POST", path: "/workflows", query: [], body: "application/json" },
+  uploadFile: { method: "POST", path: "/files/upload", query: ["convertToPdf"], body: "multipart/form-data" },
+  listFiles: { method: "GET", path: "/files", query: ["nameContains", "sortDir", "nextPageToken", "maxPageSize"], body: null },
+  createFile: { method: "POST", path: "/files", query: [], body: "application/json" },
+  getFile: { method: "GET", path: "/files/{id}", query: ["rawText", "markdown", "html"], body: null },
+  deleteFile: { method: "DELETE", path: "/files/{id}", query: [], body: null },
+  editFile: { method: "POST", path: "/edit", query: [], body: "application/json" },
+  editFileAsync: { method: "POST", path: "/edit/async", query: [], body: "application/json" },
+  generateEditSchema: { method: "POST", path: "/edit_schemas/generate", query: [], body: "application/json" },
+  getEditRun: { method: "GET", path: "/edit_runs/{id}", query: [], body: null },
+  deleteEditRun: { method: "DELETE", path: "/edit_runs/{id}", query: [], body: null },
+  getEditTemplate: { method: "GET", path: "/edit_templates/{id}", query: [], body: null },
+  listEvaluationSets: { method: "GET", path: "/evaluation_sets", query: ["processorId", "sortBy", "sortDir", "nextPageToken", "maxPageSize"], body: null },
+  createEvaluationSet: { method: "POST", path: "/evaluation_sets", query: [], body: "application/json" },
+  getEvaluationSet: { method: "GET", path: "/evaluation_sets/{id}", query: [], body: null },
+  listEvaluationSetItems: { method: "GET", path: "/evaluation_sets/{id}/items", query: ["sortBy", "sortDir", "nextPageToken", "maxPageSize"], body: null },
+  createEvaluationSetItem: { method: "POST", path: "/evaluation_set_items", query: [], body: "application/json" },
+  bulkCreateEvaluationSetItems: { method: "POST", path: "/evaluation_set_items/bulk", query: [], body: "application/json" },
+  updateEvaluationSetItem: { method: "POST", path: "/evaluation_set_items/{id}", query: [], body: "application/json" },
+  deleteEvaluationSetItem: { method: "DELETE", path: "/evaluation_set_items/{id}", query: [], body: null },
+};

@@ -17,12 +17,19 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
     if (done) break;
     size += value.length;
     if (size > limit) {
-      await reader.cancel();
+      // Not awaited: some runtimes (Next.js's Edge runtime) never settle a cancel of the
+      // request stream, and the caller must get its 413 now.
+      reader.cancel().catch(() => {});
       throw new BodyTooLargeError();
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(size);
+  return concat(chunks);
+}
+
+/** Joins byte chunks into one array. */
+export function concat(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
   let offset = 0;
   for (const chunk of chunks) {
     out.set(chunk, offset);
@@ -31,14 +38,19 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
   return out;
 }
 
-/** A stream that passes bytes through until `limit`, then fails (and calls `onLimit`). */
+/**
+ * A stream that passes bytes through until `limit`, then fails (and calls `onLimit`);
+ * `onChunk` hears of every chunk, as progress.
+ */
 export function limitStream(
   limit: number,
   onLimit: () => void,
+  onChunk: () => void = () => {},
 ): TransformStream<Uint8Array, Uint8Array> {
   let size = 0;
   return new TransformStream({
     transform(chunk, controller) {
+      onChunk();
       size += chunk.length;
       if (size > limit) {
         onLimit();

@@ -1,5 +1,7 @@
-import { API_VERSION, apiOperations, type OperationId } from "../generated/operations.js";
-import { BodyTooLargeError, json, limitStream } from "./body.js";
+import { API_VERSION, apiRequestParts, type OperationId } from "../generated/operations.js";
+import { BodyTooLargeError, concat, limitStream } from "./body.js";
+import { createSecretScanner, scannedStream } from "./redact.js";
+import { createPathResolver, fillTemplate } from "./routes.js";
 
 /** The operation a proxied request maps to. */
 export interface ProxiedOperation {
@@ -9,6 +11,8 @@ export interface ProxiedOperation {
   method: string;
   /** The path template, such as `/workflow_runs/{workflowRunId}`. */
   path: string;
+  /** The path parameters, such as `{ workflowRunId: "workflow_run_123" }`: ids only. */
+  params: Readonly<Record<string, string>>;
 }
 
 /**
@@ -23,6 +27,7 @@ export interface ProxiedOperation {
  *   authorize: (request, operation) =>
  *     operation.method === "GET" || request.headers.get("x-csrf-token") === "expected-token",
  *   maxBodyBytes: 20 * 1024 * 1024,
+ *   timeoutMs: 30_000,
  *   onError: (error) => console.error("extend proxy", error),
  * });
  * ```
@@ -42,7 +47,9 @@ export interface ProxyHandlerOptions {
    */
   mountPath?: string;
   /**
-   * The operations browsers may call, by `operationId`; anything else is 404.
+   * The operations browsers may call, by `operationId`; anything else is 404. A path is
+   * first resolved against every operation of the spec (literal segments beat ids), then
+   * the operation found is checked against this list.
    * @default ["uploadFile", "runWorkflow", "getWorkflowRun", "getFile"]
    */
   allow?: readonly OperationId[];
@@ -60,6 +67,20 @@ export interface ProxyHandlerOptions {
    * @default 52428800 (50 MiB)
    */
   maxBodyBytes?: number;
+  /**
+   * Longest time Extend may make no progress: to start its answer once the request is
+   * sent, or between two pieces of a body in either direction. Past it the upstream call
+   * is aborted: 504 before the answer started, a cut connection after.
+   * @default 60000 (1 minute)
+   */
+  timeoutMs?: number;
+  /**
+   * Serve callers whose browser marks the request `Sec-Fetch-Site: cross-site` (another
+   * site's page, a cross-site form). Browsers attach cookies to those, so they are refused
+   * (403) unless your app is meant to be called from another site.
+   * @default false
+   */
+  allowCrossSite?: boolean;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
   /** Called with upstream and `authorize` failures, for your logs; answers never include details. */
@@ -70,13 +91,30 @@ export interface ProxyHandlerOptions {
 const FORWARDED = ["content-type", "accept"];
 /** Headers of the API's answer passed back. */
 const RETURNED = ["content-type", "x-request-id", "retry-after"];
+/** On every answer: nothing cached, nothing sniffed or rendered as a page of your origin. */
+const SAFE_HEADERS = {
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'; sandbox",
+};
+/** Answers up to this size are read whole before they are sent, so a withheld one is a clean 502. */
+const HEAD_BYTES = 64 * 1024;
+
+function answer(status: number, error: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ error }), {
+    status,
+    headers: { "content-type": "application/json", ...SAFE_HEADERS, ...headers },
+  });
+}
 
 /**
  * A safe proxy for browser code as a `(Request) => Promise<Response>`: it exposes only the
- * allowed operations under `mountPath`, asks `authorize`, drops the caller's credentials,
- * adds the server's token, streams request bodies up to `maxBodyBytes` (413 beyond), and
- * passes the API's answer back without its other headers. Upstream failures answer 502
- * with no details.
+ * allowed operations under `mountPath`, asks `authorize`, forwards only what the operation
+ * takes (its path with id parameters, its declared query parameters, its body, `content-type`
+ * and `accept`) with the server's token, never follows redirects, aborts the upstream call
+ * when the caller leaves or Extend stalls, and passes the answer back with no header but
+ * `content-type`, `x-request-id` and `retry-after`, withheld if it holds the token in any
+ * form. Upstream failures answer 502 (504 on a timeout) with no details.
  *
  * @example
  * ```ts
@@ -94,53 +132,64 @@ export function createProxyHandler(
     throw new TypeError("createProxyHandler: `token` is required (the server's Extend API key).");
   const baseUrl = (options.baseUrl ?? "https://api.extend.ai").replace(/\/+$/, "");
   const mountPath = (options.mountPath ?? "/api/extend").replace(/\/+$/, "");
-  const allowed = (options.allow ?? ["uploadFile", "runWorkflow", "getWorkflowRun", "getFile"]).map(
-    (operationId) => {
-      const op = apiOperations[operationId];
-      if (!op)
-        throw new TypeError(`createProxyHandler: unknown operation "${operationId}" in allow.`);
-      return {
-        operation: { operationId, method: op.method, path: op.path } as ProxiedOperation,
-        // Path parameters are ids (`workflow_run_…`, `file_…`): letters, digits, `_` and `-`.
-        // Anything else (an encoded `/`, `..`, `\`) is 404 rather than sent on with the token.
-        pattern: new RegExp(`^${op.path.replace(/\{\w+\}/g, "[A-Za-z0-9_-]+")}/?$`),
-      };
-    },
+  const allowed = new Set<string>(
+    options.allow ?? ["uploadFile", "runWorkflow", "getWorkflowRun", "getFile"],
   );
+  for (const operationId of allowed)
+    if (!Object.hasOwn(apiRequestParts, operationId))
+      throw new TypeError(`createProxyHandler: unknown operation "${operationId}" in allow.`);
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  if (!(timeoutMs > 0))
+    throw new TypeError("createProxyHandler: `timeoutMs` must be a positive number of ms.");
   const maxBodyBytes = options.maxBodyBytes ?? 50 * 1024 * 1024;
-  const upstreamFetch = options.fetch ?? ((input: Request) => globalThis.fetch(input));
+  const tooLarge = () => answer(413, `Body larger than ${maxBodyBytes} bytes.`);
+  const resolve = createPathResolver();
+  const scanner = createSecretScanner(options.token);
+  const upstreamFetch = options.fetch ?? globalThis.fetch;
+  const report = (error: unknown) => {
+    try {
+      options.onError?.(error);
+    } catch {
+      // A failing error reporter must not change the answer.
+    }
+  };
 
   return async (request) => {
     const url = new URL(request.url);
     if (url.pathname !== mountPath && !url.pathname.startsWith(`${mountPath}/`))
-      return json(404, { error: "Not found." });
-    const path = url.pathname.slice(mountPath.length) || "/";
-    const matches = allowed.filter((a) => a.pattern.test(path));
-    const match = matches.find((a) => a.operation.method === request.method);
-    if (!match) {
-      return matches.length
-        ? json(
-            405,
-            { error: "Method not allowed." },
-            { allow: matches.map((m) => m.operation.method).join(", ") },
-          )
-        : json(404, { error: "Not found." });
+      return answer(404, "Not found.");
+    const route = resolve(url.pathname.slice(mountPath.length) || "/");
+    const here = route?.operations.filter((op) => allowed.has(op.operationId)) ?? [];
+    const found = here.find((op) => op.method === request.method);
+    if (!route || !found) {
+      return here.length
+        ? answer(405, "Method not allowed.", { allow: here.map((op) => op.method).join(", ") })
+        : answer(404, "Not found.");
     }
+    if (!options.allowCrossSite && request.headers.get("sec-fetch-site") === "cross-site")
+      return answer(403, "Cross-site requests are refused.");
+    const operation: ProxiedOperation = { ...found, path: route.template, params: route.params };
     let verdict: boolean | Response = true;
     try {
-      if (options.authorize) verdict = await options.authorize(request, match.operation);
+      if (options.authorize) verdict = await options.authorize(request, operation);
     } catch (error) {
       // A throwing auth check denies the call; the details go to your logs, not the browser.
-      try {
-        options.onError?.(error);
-      } catch {}
-      return json(500, { error: "Authorization failed." });
+      report(error);
+      return answer(500, "Authorization failed.");
     }
     if (verdict instanceof Response) return verdict;
-    if (!verdict) return json(403, { error: "Forbidden." });
+    if (!verdict) return answer(403, "Forbidden.");
 
-    if (Number(request.headers.get("content-length") ?? 0) > maxBodyBytes)
-      return json(413, { error: `Body larger than ${maxBodyBytes} bytes.` });
+    const parts = apiRequestParts[found.operationId];
+    const mediaType = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
+    // A JSON operation fed a form or text/plain is what a cross-site form sends.
+    if (parts.body && request.body && mediaType !== parts.body)
+      return answer(415, `Send the body as ${parts.body}.`);
+    if (Number(request.headers.get("content-length") ?? 0) > maxBodyBytes) return tooLarge();
+
+    const target = new URL(`${baseUrl}${fillTemplate(route.template, route.params)}`);
+    for (const [name, value] of url.searchParams)
+      if (parts.query.includes(name)) target.searchParams.append(name, value);
     const headers = new Headers();
     for (const name of FORWARDED) {
       const value = request.headers.get(name);
@@ -150,36 +199,117 @@ export function createProxyHandler(
     headers.set("x-extend-api-version", options.apiVersion ?? API_VERSION);
     if (options.workspaceId) headers.set("x-extend-workspace-id", options.workspaceId);
 
-    let tooLarge = false;
-    const body = request.body
-      ? request.body.pipeThrough(limitStream(maxBodyBytes, () => (tooLarge = true)))
-      : null;
+    // The upstream call has its own controller, fed by the caller's signal and the timer:
+    // a signal chained through intermediate `Request` objects is lost once they are
+    // garbage-collected (undici follows it through a weak reference).
+    const upstreamAbort = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timedOut = false;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        upstreamAbort.abort(new Error(`Extend made no progress for ${timeoutMs} ms.`));
+      }, timeoutMs);
+    };
+    const callerLeft = () => upstreamAbort.abort(request.signal.reason);
+    // `request` stays referenced until the exchange ends, which keeps its signal alive.
+    const settle = () => {
+      clearTimeout(timer);
+      request.signal.removeEventListener("abort", callerLeft);
+    };
+    if (request.signal.aborted) return answer(499, "The caller went away.");
+    request.signal.addEventListener("abort", callerLeft);
+
+    let overLimit = false;
+    const body =
+      parts.body && request.body
+        ? request.body.pipeThrough(limitStream(maxBodyBytes, () => (overLimit = true), arm))
+        : null;
     let upstream: Response;
     try {
-      upstream = await upstreamFetch(
-        new Request(`${baseUrl}${path}${url.search}`, {
-          method: request.method,
-          headers,
-          body,
-          signal: request.signal,
-          duplex: "half",
-        } as RequestInit),
-      );
+      arm();
+      upstream = await upstreamFetch(target, {
+        method: found.method,
+        headers,
+        body,
+        signal: upstreamAbort.signal,
+        redirect: "manual",
+        duplex: "half",
+      } as RequestInit);
     } catch (error) {
-      if (tooLarge || error instanceof BodyTooLargeError)
-        return json(413, { error: `Body larger than ${maxBodyBytes} bytes.` });
-      try {
-        options.onError?.(error);
-      } catch {
-        // A failing error reporter must not change the answer.
-      }
-      return json(502, { error: "The Extend API could not be reached." });
+      settle();
+      if (overLimit || error instanceof BodyTooLargeError) return tooLarge();
+      if (request.signal.aborted) return answer(499, "The caller went away.");
+      report(error);
+      return timedOut
+        ? answer(504, "The Extend API did not answer in time.")
+        : answer(502, "The Extend API could not be reached.");
     }
-    const returned = new Headers();
+    const withhold = (message: string, drop = () => upstream.body?.cancel()) => {
+      settle();
+      void drop()?.catch(() => {});
+      report(new Error(message));
+      return answer(502, "The Extend API's answer was withheld.");
+    };
+    // `redirect: "manual"`: a 3xx (or an opaque redirect in browsers) is never followed,
+    // since following it would send the token wherever it points.
+    if (upstream.type === "opaqueredirect" || (upstream.status >= 300 && upstream.status < 400))
+      return withhold(
+        `The Extend API answered a redirect (${upstream.status}); it was not followed.`,
+      );
+    const returned = new Headers(SAFE_HEADERS);
     for (const name of RETURNED) {
       const value = upstream.headers.get(name);
+      if (value && scanner.test(new TextEncoder().encode(value)))
+        return withhold(`The Extend API's ${name} header held the server's token.`);
       if (value) returned.set(name, value);
     }
-    return new Response(upstream.body, { status: upstream.status, headers: returned });
+    if (!upstream.body) {
+      settle();
+      return new Response(null, { status: upstream.status, headers: returned });
+    }
+
+    // Read the start of the answer; most answers end within it and are checked whole.
+    const reader = upstream.body.getReader();
+    const head: Uint8Array[] = [];
+    let size = 0;
+    let ended = false;
+    try {
+      arm();
+      while (size < HEAD_BYTES) {
+        const { done, value } = await reader.read();
+        if (done) {
+          ended = true;
+          break;
+        }
+        arm();
+        head.push(value);
+        size += value.length;
+      }
+    } catch (error) {
+      settle();
+      if (request.signal.aborted) return answer(499, "The caller went away.");
+      report(error);
+      return timedOut
+        ? answer(504, "The Extend API did not answer in time.")
+        : answer(502, "The Extend API's answer broke off.");
+    }
+    const start = concat(head);
+    if (scanner.test(start))
+      return withhold("The Extend API's answer held the server's token.", () => reader.cancel());
+    if (ended) {
+      settle();
+      return new Response(start, { status: upstream.status, headers: returned });
+    }
+    const rest = scannedStream(start, reader, scanner, {
+      onChunk: arm,
+      onEnd: settle,
+      onFound: () => {
+        settle();
+        report(new Error("The Extend API's answer held the server's token; it was cut."));
+      },
+    });
+    return new Response(rest, { status: upstream.status, headers: returned });
   };
 }

@@ -59,7 +59,7 @@ export type WebhookHandlers = {
 export interface WebhookHandlerOptions {
   /** The endpoint's signing secret(s) (`wss_...`); pass several during a rotation. */
   secret: string | readonly string[];
-  /** Handlers by event type. */
+  /** Handlers by event type: the object's own properties (inherited ones never run). */
   on?: WebhookHandlers;
   /** Called for every event (after its typed handler, if any). */
   onEvent?: (event: WebhookEvent, context: WebhookContext) => unknown | Promise<unknown>;
@@ -179,9 +179,13 @@ export function createWebhookHandler(
         }
         event = await fetchSignedPayload(delivery, options.fetch ? { fetch: options.fetch } : {});
       }
-      const typed = options.on?.[event.eventType] as
-        | ((e: WebhookEvent, c: WebhookContext) => unknown)
-        | undefined;
+      // Own handlers only: an event type such as `constructor` or `__proto__` must not
+      // find a function on Object.prototype.
+      const on = options.on;
+      const typed =
+        on && Object.hasOwn(on, event.eventType)
+          ? (on[event.eventType] as (e: WebhookEvent, c: WebhookContext) => unknown)
+          : undefined;
       await typed?.(event, context);
       await options.onEvent?.(event, context);
       return json(200, { received: true });

@@ -349,7 +349,7 @@ export async function fetchSignedPayload(
     typeof payload === "object" &&
     payload !== null &&
     (!kind ||
-      !(kind in expected) ||
+      !Object.hasOwn(expected, kind) ||
       object === expected[kind] ||
       event.eventType === "workflow_run.step_run.processed");
   if (!fits)

@@ -1,0 +1,115 @@
+import { concat } from "./body.js";
+
+/**
+ * Finds a secret in bytes under the forms an upstream that echoes requests may give it: as
+ * is in any letter case, percent-encoded, JSON-escaped, as hex, and inside base64 or
+ * base64url text at each of the three byte alignments.
+ */
+export interface SecretScanner {
+  /** Whether `bytes` hold the secret in any of its forms. */
+  test(bytes: Uint8Array): boolean;
+  /** The longest form, in bytes: a stream scanned in chunks keeps `span - 1` bytes back. */
+  span: number;
+}
+
+const encoder = new TextEncoder();
+
+export function createSecretScanner(secret: string): SecretScanner {
+  const raw = encoder.encode(secret);
+  const caseless = new Set([
+    secret,
+    encodeURIComponent(secret),
+    JSON.stringify(secret).slice(1, -1),
+    Array.from(raw, (b) => b.toString(16).padStart(2, "0")).join(""),
+  ]);
+  const exact = new Set<string>();
+  for (let shift = 0; shift < 3; shift++) {
+    const padded = String.fromCharCode(...new Array(shift).fill(0), ...raw);
+    // Only the characters made of the secret's bits alone: the edges depend on its neighbours.
+    const inner = btoa(padded).slice(
+      Math.ceil((8 * shift) / 6),
+      Math.floor(padded.length * (8 / 6)),
+    );
+    // A short fragment would match ordinary text; real API keys give long ones.
+    if (inner.length < 12) continue;
+    exact.add(inner);
+    exact.add(inner.replaceAll("+", "-").replaceAll("/", "_"));
+  }
+  const lower = [...caseless].map((form) => encoder.encode(form.toLowerCase()));
+  const cased = [...exact].map((form) => encoder.encode(form));
+  return {
+    span: Math.max(...lower.map((f) => f.length), ...cased.map((f) => f.length)),
+    test(bytes) {
+      if (cased.some((form) => includes(bytes, form))) return true;
+      const folded = bytes.map((b) => (b >= 65 && b <= 90 ? b + 32 : b));
+      return lower.some((form) => includes(folded, form));
+    },
+  };
+}
+
+function includes(haystack: Uint8Array, needle: Uint8Array): boolean {
+  const first = needle[0] as number;
+  const last = haystack.length - needle.length;
+  for (
+    let at = haystack.indexOf(first);
+    at !== -1 && at <= last;
+    at = haystack.indexOf(first, at + 1)
+  ) {
+    let i = 1;
+    while (i < needle.length && haystack[at + i] === needle[i]) i++;
+    if (i === needle.length) return true;
+  }
+  return false;
+}
+
+/**
+ * The rest of a body, scanned as it streams: each chunk is passed on once the bytes after it
+ * cannot complete the secret, so no form of it is ever emitted whole. When one is found, the
+ * stream fails (the connection is cut) and `onFound` is called.
+ */
+export function scannedStream(
+  head: Uint8Array,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  scanner: SecretScanner,
+  hooks: { onChunk(): void; onFound(): void; onEnd(): void },
+): ReadableStream<Uint8Array> {
+  let pending = head;
+  const keep = scanner.span - 1;
+  return new ReadableStream<Uint8Array>({
+    // Loops until it has passed something on: a pull that enqueues nothing is not repeated.
+    async pull(controller) {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) {
+            hooks.onEnd();
+            if (pending.length) controller.enqueue(pending);
+            controller.close();
+            return;
+          }
+          hooks.onChunk();
+          const window = concat([pending, value]);
+          if (scanner.test(window)) {
+            hooks.onFound();
+            void reader.cancel().catch(() => {});
+            controller.error(new Error("The answer was cut: it held the server's credentials."));
+            return;
+          }
+          const cut = window.length - keep;
+          pending = window.slice(Math.max(0, cut));
+          if (cut > 0) {
+            controller.enqueue(window.subarray(0, cut));
+            return;
+          }
+        }
+      } catch (error) {
+        hooks.onEnd();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      hooks.onEnd();
+      return reader.cancel(reason);
+    },
+  });
+}
