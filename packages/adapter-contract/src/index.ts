@@ -6,3 +6,11 @@ export {
   type WebhookServerFactory,
   webhookContract,
 } from "./webhooks.js";
+export {
+  CONTRACT_TOKEN,
+  collisions,
+  type HostileProxyOptions,
+  type HostileTarget,
+  hostileContract,
+} from "./hostile.js";
+export { chunkedFlood, type RawAnswer, rawRequest } from "./raw-http.js";

@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { createProxyHandler, type ProxyHandlerOptions } from "../src/handlers/index.js";
+import {
+  createProxyHandler,
+  createWebhookHandler,
+  type ProxyHandlerOptions,
+} from "../src/handlers/index.js";
 
 // The proxy against a hostile upstream and hostile callers, with the upstream injected as
 // `fetch` (the adapter contract suite runs the same attacks over real servers).
@@ -383,6 +387,33 @@ describe("cross-site callers", () => {
         }),
       );
       expect(response.status).toBe(status);
+    },
+  );
+});
+
+describe("a malformed Host header", () => {
+  test.each(["[::1", "a b", "%%%", "a/b", "", "example.com:99999999"])(
+    "%j is answered 400 by the proxy and the webhook receiver, before anything else",
+    async (host) => {
+      const { handle, calls } = proxy(() => Response.json({}));
+      const proxied = await handle(app("/workflow_runs/workflow_run_1", { headers: { host } }));
+      expect(proxied.status).toBe(400);
+      expect(calls).toHaveLength(0);
+      const webhook = createWebhookHandler({ secret: "wss_x" });
+      const received = await webhook(
+        new Request("https://app.test/webhooks", { method: "POST", headers: { host } }),
+      );
+      expect(received.status).toBe(400);
+    },
+  );
+
+  test.each(["app.test", "127.0.0.1:3000", "[::1]:8080", "xn--bcher-kva.example"])(
+    "%j is a host",
+    async (host) => {
+      const { handle } = proxy(() => Response.json({}));
+      expect(
+        (await handle(app("/workflow_runs/workflow_run_1", { headers: { host } }))).status,
+      ).toBe(200);
     },
   );
 });

@@ -13,7 +13,7 @@ import { Engine } from "./engine.js";
 import { ApiError } from "./errors.js";
 import { applyFaults, deliver } from "./fault-effects.js";
 import { createFaults } from "./faults.js";
-import { queryObject, readJson, sendJson } from "./http.js";
+import { queryObject, readJson } from "./http.js";
 import { newId, PREFIX } from "./ids.js";
 import { type EmulatorOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { parserRunJob } from "./parser-runs.js";
@@ -154,6 +154,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const url = new URL(req.url ?? "/", "http://emulator");
     const method = req.method ?? "GET";
     let applied: string[] = [];
+    // How the answer goes out once the faults drawn for the request have had their say.
+    let outcome: Parameters<typeof deliver>[2] = { delivery: "normal", ms: 0 };
     try {
       if (url.pathname.startsWith(`${ADMIN_PREFIX}/`)) {
         await admin.handle(req, res, url, requestId);
@@ -209,8 +211,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
       const hits = faults.draw(match.operationId);
       applied = hits.map((fault) => fault.type);
-      const outcome = await applyFaults(hits, req, res);
-      if (outcome.done) return;
+      const applying = await applyFaults(hits, req, res);
+      if (applying.done) return;
+      outcome = applying;
 
       const query = queryObject(url.searchParams);
       validator.query(match.operationId, query);
@@ -245,7 +248,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (!res.headersSent && !res.destroyed) {
         // Drain what the client is still sending, so it reads the answer instead of a reset.
         req.resume();
-        sendJson(res, apiError.status, apiError.body(requestId), {
+        // A slow or cut answer applies to errors too; a lost one only to work that was done.
+        const errorOutcome =
+          outcome.delivery === "lost" ? { ...outcome, delivery: "normal" as const } : outcome;
+        await deliver(req, res, errorOutcome, apiError.status, apiError.body(requestId), {
           "x-request-id": requestId,
           ...apiError.headers,
         });

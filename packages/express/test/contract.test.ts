@@ -1,6 +1,11 @@
-import { proxyContract, webhookContract } from "@extendkit/adapter-contract";
+import {
+  hostileContract,
+  proxyContract,
+  SECRET,
+  webhookContract,
+} from "@extendkit/adapter-contract";
 import { extendProxy, extendWebhooks } from "../src/index.js";
-import { EXPRESSES, listen } from "./servers.js";
+import { EXPRESSES, forceGc, listen } from "./servers.js";
 
 for (const [name, express] of EXPRESSES) {
   webhookContract(name, async (options) => {
@@ -19,5 +24,24 @@ for (const [name, express] of EXPRESSES) {
       }) as never,
     );
     return listen(app);
+  });
+
+  hostileContract(name, {
+    async proxy(options) {
+      const app = express();
+      app.use(extendProxy(options) as never);
+      const server = await listen(app);
+      return { url: `${server.url}/api/extend`, close: server.close };
+    },
+    async webhook() {
+      const app = express();
+      app.post(
+        "/webhooks/extend",
+        extendWebhooks({ secret: SECRET, on: { "workflow_run.completed": () => {} } }) as never,
+      );
+      const server = await listen(app);
+      return { url: `${server.url}/webhooks/extend`, close: server.close };
+    },
+    gc: async () => forceGc(),
   });
 }

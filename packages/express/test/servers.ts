@@ -28,3 +28,10 @@ export async function listen(
       }),
   };
 }
+
+/** A full garbage collection in this process (vitest runs it with `--expose-gc`). */
+export function forceGc(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error("Run the tests with --expose-gc (vitest.config.ts sets it).");
+  gc();
+}

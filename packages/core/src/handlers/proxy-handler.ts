@@ -1,5 +1,5 @@
 import { API_VERSION, apiRequestParts, type OperationId } from "../generated/operations.js";
-import { BodyTooLargeError, concat, limitStream } from "./body.js";
+import { BodyTooLargeError, badHost, concat, limitStream } from "./body.js";
 import { createSecretScanner, scannedStream } from "./redact.js";
 import { createPathResolver, fillTemplate } from "./routes.js";
 
@@ -155,6 +155,7 @@ export function createProxyHandler(
   };
 
   return async (request) => {
+    if (badHost(request)) return answer(400, "Malformed Host header.");
     const url = new URL(request.url);
     if (url.pathname !== mountPath && !url.pathname.startsWith(`${mountPath}/`))
       return answer(404, "Not found.");

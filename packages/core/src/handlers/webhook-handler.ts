@@ -9,7 +9,7 @@ import {
   WebhookParseError,
   WebhookSignatureError,
 } from "../webhooks/index.js";
-import { BodyTooLargeError, json, readBody } from "./body.js";
+import { BodyTooLargeError, badHost, json, readBody } from "./body.js";
 import { createMemoryDedupeStore, type DedupeStore } from "./dedupe.js";
 
 /** The event of one type, its payload typed. */
@@ -129,6 +129,7 @@ export function createWebhookHandler(
   };
 
   return async (request) => {
+    if (badHost(request)) return json(400, { error: "Malformed Host header." });
     if (request.method !== "POST")
       return json(405, { error: "Method not allowed: webhooks are POSTed." }, { allow: "POST" });
     let body: Uint8Array;
