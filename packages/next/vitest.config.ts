@@ -5,5 +5,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
+    // The hostile contract forces garbage collections between a request and its abort.
+    execArgv: ["--expose-gc"],
   },
 });

@@ -1,11 +1,3 @@
-export { type ProxyServerFactory, proxyContract } from "./proxy.js";
-export {
-  SECRET,
-  type ServerHandle,
-  signedDelivery,
-  type WebhookServerFactory,
-  webhookContract,
-} from "./webhooks.js";
 export {
   CONTRACT_TOKEN,
   collisions,
@@ -13,4 +5,12 @@ export {
   type HostileTarget,
   hostileContract,
 } from "./hostile.js";
+export { type ProxyServerFactory, proxyContract } from "./proxy.js";
 export { chunkedFlood, type RawAnswer, rawRequest } from "./raw-http.js";
+export {
+  SECRET,
+  type ServerHandle,
+  signedDelivery,
+  type WebhookServerFactory,
+  webhookContract,
+} from "./webhooks.js";

@@ -1,4 +1,10 @@
-import { proxyContract, webhookContract } from "@extendkit/adapter-contract";
+import {
+  type HostileProxyOptions,
+  hostileContract,
+  proxyContract,
+  SECRET,
+  webhookContract,
+} from "@extendkit/adapter-contract";
 import { createProxyHandlers, createWebhookHandler } from "../src/index.js";
 import { serveOnEdge } from "./edge-server.js";
 import { serveOnNode } from "./node-server.js";
@@ -41,3 +47,40 @@ proxyContract("Next.js route handlers, Edge runtime", async ({ allowCookie, ...o
     },
   }),
 );
+
+const webhookOptions = { secret: SECRET, on: { "workflow_run.completed": () => {} } };
+
+/** A full garbage collection in this process, where both runtimes' routes run. */
+async function gc() {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (!collect) throw new Error("Run the tests with --expose-gc (vitest.config.ts sets it).");
+  collect();
+}
+
+hostileContract("Next.js route handlers, Node runtime", {
+  async proxy(options: HostileProxyOptions) {
+    const server = await serveOnNode([
+      { path: PROXY_ROUTE, handlers: createProxyHandlers(options) },
+    ]);
+    return { url: `${server.url}/api/extend`, close: server.close };
+  },
+  async webhook() {
+    const server = await serveOnNode([
+      { path: WEBHOOK_ROUTE, handlers: createWebhookHandler(webhookOptions) },
+    ]);
+    return { url: `${server.url}${WEBHOOK_ROUTE}`, close: server.close };
+  },
+  gc,
+});
+
+hostileContract("Next.js route handlers, Edge runtime", {
+  async proxy(options: HostileProxyOptions) {
+    const server = await serveOnEdge({ kind: "proxy", options });
+    return { url: `${server.url}/api/extend`, close: server.close };
+  },
+  async webhook() {
+    const server = await serveOnEdge({ kind: "webhook", options: webhookOptions });
+    return { url: `${server.url}${WEBHOOK_ROUTE}`, close: server.close };
+  },
+  gc,
+});

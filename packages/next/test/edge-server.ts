@@ -1,7 +1,8 @@
 import { fileURLToPath } from "node:url";
-import { EdgeRuntime, runServer } from "edge-runtime";
+import { EdgeRuntime } from "edge-runtime";
 import { rolldown } from "rolldown";
 import type { NextProxyOptions, WebhookHandlerOptions } from "../src/index.js";
+import { serveRequests } from "./node-server.js";
 
 let bundled: Promise<string> | undefined;
 
@@ -39,16 +40,44 @@ export interface EdgeServer {
   close(): Promise<void>;
 }
 
-/** Serves the routes from inside an Edge VM on an ephemeral loopback port. */
+/**
+ * Serves the routes from inside an Edge VM on an ephemeral loopback port, as `next start`
+ * serves an Edge route: each request becomes a `Request` of the VM's realm whose signal
+ * aborts when the caller disconnects, and a response body that fails part-way cuts the
+ * connection. (edge-runtime's own `runServer` does neither, and fails on a malformed Host.)
+ */
 export async function serveOnEdge(contract: EdgeContract): Promise<EdgeServer> {
   const runtime = new EdgeRuntime({
     initialCode: await edgeBundle(),
     extend: (context) => Object.assign(context, { contract }),
   });
-  const server = await runServer({ runtime, port: 0, host: "127.0.0.1" });
-  return {
-    runtime,
-    url: server.url.replace(/\/$/, ""),
-    close: () => server.close(),
-  };
+  const VmAbortController = runtime.evaluate("AbortController") as typeof AbortController;
+  const VmReadableStream = runtime.evaluate("ReadableStream") as typeof ReadableStream;
+  const VmUint8Array = runtime.evaluate("Uint8Array") as typeof Uint8Array;
+  const server = await serveRequests(async (req, origin, signal) => {
+    const aborted = new VmAbortController();
+    signal.addEventListener("abort", () => aborted.abort(), { once: true });
+    const hasBody = req.method !== "GET" && req.method !== "HEAD";
+    const chunks = req[Symbol.asyncIterator]();
+    const body = hasBody
+      ? new VmReadableStream<Uint8Array>({
+          async pull(controller) {
+            const next = await chunks.next();
+            if (next.done) controller.close();
+            else controller.enqueue(new VmUint8Array(next.value as Buffer));
+          },
+        })
+      : undefined;
+    const headers: [string, string][] = [];
+    for (const [name, values] of Object.entries(req.headersDistinct))
+      for (const value of values ?? []) headers.push([name, value]);
+    return runtime.dispatchFetch(new URL(req.url ?? "/", origin).href, {
+      method: req.method,
+      headers,
+      body,
+      signal: aborted.signal,
+      duplex: "half",
+    } as RequestInit);
+  });
+  return { runtime, url: server.url, close: server.close };
 }

@@ -5,7 +5,12 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { signedDelivery } from "@extendkit/adapter-contract";
+import {
+  CONTRACT_TOKEN,
+  type HostileProxyOptions,
+  hostileContract,
+  signedDelivery,
+} from "@extendkit/adapter-contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // The built package in a real Next.js app (test/next-fixture: basePath "/shop", a proxy and
@@ -82,7 +87,7 @@ async function fixtureFor(nextPackage: string): Promise<string> {
   if (nextPackage === "next") return fixture;
   const dir = fileURLToPath(new URL(`./.fixture-${nextPackage}/`, import.meta.url));
   await rm(dir, { recursive: true, force: true });
-  for (const part of ["app", "next.config.mjs", "package.json"])
+  for (const part of ["app", "hostile-route.js", "next.config.mjs", "package.json"])
     await cp(path.join(fixture, part), path.join(dir, part), { recursive: true });
   await mkdir(path.join(dir, "node_modules"));
   const installed = path.dirname(require.resolve(`${nextPackage}/package.json`));
@@ -106,6 +111,9 @@ async function buildAndStart(nextPackage: string): Promise<void> {
 
   // `next start` on port 0 picks a free port and prints it.
   const child = run(nextBin, ["start", "-p", "0", "-H", "127.0.0.1"], {
+    // The hostile contract forces garbage collections in the server (app/hostile/gc).
+    NODE_OPTIONS: "--expose-gc",
+    EXTEND_CONTRACT_API_KEY: CONTRACT_TOKEN,
     EXTEND_API_KEY: TOKEN,
     EXTEND_BASE_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
     EXTEND_WEBHOOK_SECRET: SECRET,
@@ -144,9 +152,30 @@ async function call(path: string, init?: RequestInit) {
   return { status: response.status, headers: response.headers, text };
 }
 
-describe.each(NEXTS)("%s", (_name, nextPackage) => {
+/** Proxy options as the fixture's hostile routes take them: base64url JSON, token left out. */
+function encodeOptions({ token: _token, ...options }: HostileProxyOptions): string {
+  return Buffer.from(JSON.stringify(options)).toString("base64url");
+}
+
+describe.each(NEXTS)("%s", (name, nextPackage) => {
   beforeAll(() => buildAndStart(nextPackage), 240_000);
   afterAll(stop);
+
+  for (const runtime of ["node", "edge"]) {
+    hostileContract(`next start (${name}), ${runtime} runtime`, {
+      proxy: async (options) => ({
+        url: `${appUrl}/shop/hostile/${runtime}/${encodeOptions(options)}/api/extend`,
+        close: async () => {},
+      }),
+      webhook: async () => ({ url: `${appUrl}/shop/webhooks/${runtime}`, close: async () => {} }),
+      gc: async () => {
+        const response = await fetch(`${appUrl}/shop/hostile/gc`);
+        expect(response.status, await response.text()).toBe(200);
+      },
+      // Next's Edge sandbox holds the answer until the request body ends (see HostileTarget).
+      answersBeforeBodyEnds: runtime === "node",
+    });
+  }
 
   describe.each(["node", "edge"])("next start, %s runtime, basePath /shop", (runtime) => {
     const proxy = `/shop/api/${runtime}`;

@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
@@ -18,6 +19,11 @@ function toNextRequest(req: IncomingMessage, origin: string, signal: AbortSignal
   } as ConstructorParameters<typeof NextRequest>[1]);
 }
 
+/**
+ * Writes a route's `Response` as Next's server does: status, headers, then the body with
+ * back-pressure. A body that fails part-way cuts the connection, so the caller never takes a
+ * short body for a whole one; a caller that leaves cancels the body.
+ */
 async function send(res: ServerResponse, response: Response): Promise<void> {
   res.statusCode = response.status;
   for (const [name, value] of response.headers) res.appendHeader(name, value);
@@ -26,23 +32,32 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
     return;
   }
   const reader = response.body.getReader();
-  for (let read = await reader.read(); !read.done; read = await reader.read())
-    res.write(read.value);
-  res.end();
+  res.once("close", () => void reader.cancel().catch(() => {}));
+  try {
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      if (!res.write(read.value)) await once(res, "drain");
+    }
+    res.end();
+  } catch {
+    res.destroy();
+  }
 }
 
 /**
- * Serves route handlers on an ephemeral loopback port as `next start` does on the Node
- * runtime: each request becomes a `NextRequest` and goes to the route's exported method.
+ * A loopback server on an ephemeral port that hands each request to `handle` with the
+ * server's origin (the URL is built on it, not on the caller's `Host`, as Next does) and a
+ * signal that aborts when the caller disconnects before the answer is sent.
  */
-export async function serveOnNode(routes: readonly Route[]) {
+export async function serveRequests(
+  handle: (req: IncomingMessage, origin: string, signal: AbortSignal) => Promise<Response>,
+) {
   let origin = "";
   const server = createServer((req, res) => {
     const aborted = new AbortController();
     res.on("close", () => {
       if (!res.writableFinished) aborted.abort();
     });
-    dispatch(routes, toNextRequest(req, origin, aborted.signal))
+    handle(req, origin, aborted.signal)
       .then((response) => send(res, response))
       .catch((error: unknown) => {
         console.error(error);
@@ -60,4 +75,14 @@ export async function serveOnNode(routes: readonly Route[]) {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Serves route handlers on an ephemeral loopback port as `next start` does on the Node
+ * runtime: each request becomes a `NextRequest` and goes to the route's exported method.
+ */
+export function serveOnNode(routes: readonly Route[]) {
+  return serveRequests((req, origin, signal) =>
+    dispatch(routes, toNextRequest(req, origin, signal)),
+  );
 }

@@ -1,0 +1,3 @@
+import { hostileProxyRoute } from "../../../../../../../hostile-route.js";
+
+export const { GET, POST, DELETE } = hostileProxyRoute();
