@@ -128,7 +128,10 @@ export const apiRequestParts: {
   };
 } = {
 ${rows
-  .map((r) => `  ${r.operationId}: { method: "${r.method}", path: "${r.path}", query: [${r.query.map((q) => JSON.stringify(q)).join(", ")}], body: ${JSON.stringify(r.body)} },`)
+  .map(
+    (r) =>
+      `  ${r.operationId}: { method: "${r.method}", path: "${r.path}", query: [${r.query.map((q) => JSON.stringify(q)).join(", ")}], body: ${JSON.stringify(r.body)} },`,
+  )
   .join("\n")}
 };
 `;
