@@ -63,6 +63,16 @@ async function delivery(
   });
 }
 
+/** A POST whose body is `stream`, with no content-length, signed over other bytes. */
+async function streamedDelivery(stream: ReadableStream<Uint8Array>): Promise<Request> {
+  return new Request("https://app.test/webhooks/extend", {
+    method: "POST",
+    body: stream,
+    duplex: "half",
+    headers: await signWebhook({ body: "irrelevant", secret: SECRET }),
+  } as RequestInit);
+}
+
 /** A body stream that never ends by itself, and records whether it was cancelled. */
 function endlessStream(chunkSize = 1024) {
   const state = { cancelled: false, pulled: 0 };
@@ -191,12 +201,7 @@ describe("createWebhookHandler", () => {
   test("answers 413 to a streamed body without content-length, and stops reading it", async () => {
     const { handle, completedHandler } = webhook({ maxBodyBytes: 10_000 });
     const { stream, state } = endlessStream();
-    const request = new Request("https://app.test/webhooks/extend", {
-      method: "POST",
-      body: stream,
-      duplex: "half",
-      headers: await signWebhook({ body: "irrelevant", secret: SECRET }),
-    } as RequestInit);
+    const request = await streamedDelivery(stream);
     expect(request.headers.get("content-length")).toBeNull();
 
     const response = await handle(request);
@@ -214,14 +219,7 @@ describe("createWebhookHandler", () => {
       pull: (controller) => controller.enqueue(new Uint8Array(1024)),
       cancel: () => new Promise<void>(() => {}),
     });
-    const request = new Request("https://app.test/webhooks/extend", {
-      method: "POST",
-      body: stream,
-      duplex: "half",
-      headers: await signWebhook({ body: "irrelevant", secret: SECRET }),
-    } as RequestInit);
-
-    expect((await handle(request)).status).toBe(413);
+    expect((await handle(await streamedDelivery(stream))).status).toBe(413);
   });
 
   test("handles a valid delivery streamed in chunks without content-length", async () => {

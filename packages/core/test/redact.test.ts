@@ -7,15 +7,12 @@ const bytes = (text: string) => new TextEncoder().encode(text);
 const base64 = (text: string) => Buffer.from(text).toString("base64");
 const base64url = (text: string) => Buffer.from(text).toString("base64url");
 
-/** A seeded generator (mulberry32), for chunk sizes that vary yet repeat. */
+/** Chunk sizes that vary yet repeat for a seed: a small linear congruential sequence. */
 function seeded(seed: number) {
   let state = seed >>> 0;
   return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+    return state / 4_294_967_296;
   };
 }
 
