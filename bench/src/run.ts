@@ -7,6 +7,7 @@ import { bundleSize } from "./bundle-size.js";
 import { clientOverhead } from "./client-overhead.js";
 import { emulatorHttp } from "./emulator-http.js";
 import { parseThroughput } from "./parse-throughput.js";
+import { proxyScan } from "./proxy-scan.js";
 import type { Row } from "./types.js";
 
 const suites: Array<[string, () => Promise<Row[]>]> = [
@@ -14,6 +15,7 @@ const suites: Array<[string, () => Promise<Row[]>]> = [
   ["client overhead", clientOverhead],
   ["emulator over HTTP", emulatorHttp],
   ["parse throughput", parseThroughput],
+  ["proxy scan", proxyScan],
   ["batch runner", batchRunner],
 ];
 

@@ -39,25 +39,34 @@ export function createSecretScanner(secret: string): SecretScanner {
   const cased = [...exact].map((form) => encoder.encode(form));
   return {
     span: Math.max(...lower.map((f) => f.length), ...cased.map((f) => f.length)),
-    test(bytes) {
-      if (cased.some((form) => includes(bytes, form))) return true;
-      const folded = bytes.map((b) => (b >= 65 && b <= 90 ? b + 32 : b));
-      return lower.some((form) => includes(folded, form));
-    },
+    test: (bytes) =>
+      cased.some((form) => includes(bytes, form, false)) ||
+      lower.some((form) => includes(bytes, form, true)),
   };
 }
 
-function includes(haystack: Uint8Array, needle: Uint8Array): boolean {
+const fold = (b: number) => (b >= 65 && b <= 90 ? b + 32 : b);
+
+/** Whether `needle` is in `haystack`; with `caseless`, ASCII letters in any case (`needle` lower-case). */
+function includes(haystack: Uint8Array, needle: Uint8Array, caseless: boolean): boolean {
   const first = needle[0] as number;
+  // The first byte is found natively (indexOf), in both cases when caseless.
+  const upper = caseless && first >= 97 && first <= 122 ? first - 32 : first;
   const last = haystack.length - needle.length;
-  for (
-    let at = haystack.indexOf(first);
-    at !== -1 && at <= last;
-    at = haystack.indexOf(first, at + 1)
-  ) {
+  let lo = haystack.indexOf(first);
+  let up = upper === first ? -1 : haystack.indexOf(upper);
+  while (lo !== -1 || up !== -1) {
+    const at = up === -1 || (lo !== -1 && lo < up) ? lo : up;
+    if (at > last) return false;
     let i = 1;
-    while (i < needle.length && haystack[at + i] === needle[i]) i++;
+    while (
+      i < needle.length &&
+      (caseless ? fold(haystack[at + i] as number) : haystack[at + i]) === needle[i]
+    )
+      i++;
     if (i === needle.length) return true;
+    if (at === lo) lo = haystack.indexOf(first, at + 1);
+    else up = haystack.indexOf(upper, at + 1);
   }
   return false;
 }
