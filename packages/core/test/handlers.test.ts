@@ -858,7 +858,7 @@ describe("createProxyHandler", () => {
   });
 
   test("refuses a missing token and an unknown operation when created", () => {
-    expect(() => createProxyHandler({ token: "" })).toThrow(/token` is required/);
+    expect(() => createProxyHandler({ token: "" })).toThrow(/`token` is required/);
     expect(() =>
       createProxyHandler({ token: TOKEN, allow: ["dropDatabase" as "getFile"] }),
     ).toThrow(/unknown operation "dropDatabase"/);

@@ -417,3 +417,148 @@ describe("a malformed Host header", () => {
     },
   );
 });
+
+describe("from a review of the hardening", () => {
+  test.each([`${TOKEN}\n`, ` ${TOKEN}`, "sk live"])(
+    "a token with whitespace (%j) is refused when created: headers trim it, the scan would not",
+    (token) => {
+      expect(() => createProxyHandler({ token })).toThrow(/spaces or line breaks .*trim it/);
+    },
+  );
+
+  test.each(["x-foo", "gzip, x-foo", "zstd", "compress"])(
+    "an answer in a content-encoding fetch does not undo (%s) is withheld",
+    async (coding) => {
+      const { handle } = proxy(
+        () => new Response("opaque bytes", { headers: { "content-encoding": coding } }),
+      );
+      expect((await handle(app("/files/file_1"))).status).toBe(502);
+    },
+  );
+
+  test.each(["gzip", "br", "identity"])(
+    "an answer in %s (undone by fetch) passes",
+    async (coding) => {
+      const { handle } = proxy(
+        () => new Response("{}", { headers: { "content-encoding": coding } }),
+      );
+      expect((await handle(app("/files/file_1"))).status).toBe(200);
+    },
+  );
+
+  test.each([
+    ["UTF-16LE", (text: string) => Buffer.from(text, "utf16le")],
+    ["UTF-16BE", (text: string) => Buffer.from(text, "utf16le").swap16()],
+    [
+      "\\u-escaped JSON",
+      (text: string) =>
+        text.replace(/[\s\S]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`),
+    ],
+    [
+      "fully percent-encoded",
+      (text: string) =>
+        text.replace(
+          /[\s\S]/g,
+          (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0").toUpperCase()}`,
+        ),
+    ],
+  ] as const)("a token echoed as %s is withheld", async (_, encode) => {
+    const { handle } = proxy((_url, init) => new Response(encode(echoed(init)), { status: 500 }));
+    const response = await handle(app("/files/file_1"));
+    expect(response.status).toBe(502);
+  });
+
+  test("a token split between a header and the body is withheld", async () => {
+    const { handle } = proxy(
+      () =>
+        new Response(TOKEN.slice(12), {
+          status: 500,
+          headers: { "x-request-id": `req_${TOKEN.slice(0, 12)}` },
+        }),
+    );
+    const response = await handle(app("/files/file_1"));
+    expect(response.status).toBe(502);
+    expectNoToken(await read(response), response);
+  });
+
+  test("an upstream status outside 200-599 is a 502, not a crash", async () => {
+    const { handle } = proxy(() => {
+      const answer = new Response("{}");
+      Object.defineProperty(answer, "status", { value: 600 });
+      return answer;
+    });
+    expect((await handle(app("/files/file_1"))).status).toBe(502);
+  });
+
+  test("a cut answer is reported, naming who stalled: a caller that stops reading", async () => {
+    vi.useFakeTimers();
+    // An upstream whose body fails when its call is aborted, as a real fetch's does.
+    const { handle, onError } = proxy(
+      (_url, init) => {
+        const bytes = new Uint8Array(300_000).fill(0x61);
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (let at = 0; at < bytes.length; at += 16_384)
+              controller.enqueue(bytes.slice(at, at + 16_384));
+            init.signal?.addEventListener("abort", () => controller.error(init.signal?.reason));
+          },
+        });
+        return new Response(body);
+      },
+      { timeoutMs: 500 },
+    );
+    const response = await handle(app("/files/file_1"));
+    const reader = response.body!.getReader();
+    await reader.read(); // one piece, then the caller reads no more
+    await vi.advanceTimersByTimeAsync(500);
+    await expect(
+      (async () => {
+        for (;;) if ((await reader.read()).done) return;
+      })(),
+    ).rejects.toThrow();
+    expect(String(onError.mock.calls.at(-1)?.[0])).toMatch(/waiting on the caller/);
+  });
+
+  test("no timer is left behind once the exchange is over, even if upload chunks come late", async () => {
+    vi.useFakeTimers();
+    // The upstream answers without reading the upload; the upload goes on afterwards.
+    const { handle } = proxy(() => Response.json({ success: true }), { timeoutMs: 1_000 });
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (++sent > 3) controller.close();
+        else controller.enqueue(new Uint8Array(10));
+      },
+    });
+    const response = await handle(
+      app("/files/upload", {
+        method: "POST",
+        body,
+        duplex: "half",
+        headers: { "content-type": "multipart/form-data; boundary=b" },
+      } as RequestInit),
+    );
+    expect(response.status).toBe(200);
+    await response.text();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  test("an authorize that reads the body gets a 500 it can act on, not a crash", async () => {
+    const { handle, onError, calls } = proxy(() => Response.json({}), {
+      authorize: async (request) => {
+        await request.text();
+        return true;
+      },
+    });
+    const response = await handle(
+      app("/workflow_runs", {
+        method: "POST",
+        body: "{}",
+        headers: { "content-type": "application/json" },
+      }),
+    );
+    expect(response.status).toBe(500);
+    expect(calls).toHaveLength(0);
+    expect(onError).toHaveBeenCalledTimes(1);
+  });
+});

@@ -84,13 +84,14 @@ function chunked(text: string, random: () => number) {
 
 describe("scannedStream", () => {
   const hooks = () => {
-    const seen = { chunks: 0, found: 0, ended: 0 };
+    const seen = { reads: 0, found: 0, ended: 0, failed: 0 };
     return {
       seen,
       hooks: {
-        onChunk: () => void seen.chunks++,
+        onWait: (on: string) => void (on === "Extend's answer" && seen.reads++),
         onFound: () => void seen.found++,
         onEnd: () => void seen.ended++,
+        onFail: () => void seen.failed++,
       },
     };
   };
@@ -107,7 +108,8 @@ describe("scannedStream", () => {
       expect(out.text).toBe(`head ${text}`);
       expect(seen.found).toBe(0);
       expect(seen.ended).toBe(1);
-      expect(seen.chunks).toBeGreaterThan(10);
+      expect(seen.reads).toBeGreaterThan(10);
+      expect(seen.failed).toBe(0);
     },
   );
 

@@ -134,8 +134,9 @@ export function extendWebhooks(options: WebhookHandlerOptions): Middleware {
 }
 
 /**
- * Runs a core handler on the request and writes its answer. A request that is not valid
- * HTTP for a Web `Request` (a malformed `Host`) is answered 400 here, with no details.
+ * Runs a core handler on the request and writes its answer. A request a Web `Request` cannot
+ * hold (a malformed `Host`, a forbidden method) is answered 400 here, with no details, and so
+ * is whatever `check` refuses.
  */
 function serve(
   handle: (request: Request) => Promise<Response>,
@@ -143,22 +144,23 @@ function serve(
   res: ServerResponse,
   body: BodyOverride | undefined,
   next: (error?: unknown) => void,
-  onRequest?: (request: Request) => void,
+  check?: (request: Request) => string | undefined,
 ): void {
+  const send = (response: Response) => writeWebResponse(res, response);
   let request: Request;
   try {
     request = toWebRequest(req, res, body);
   } catch (error) {
     if (!(error instanceof MalformedRequestError)) throw error;
-    req.resume();
-    const answer = Response.json({ error: "Malformed request." }, { status: 400 });
-    writeWebResponse(res, answer).catch(next);
+    send(Response.json({ error: "Malformed request." }, { status: 400 })).catch(next);
     return;
   }
-  onRequest?.(request);
-  handle(request)
-    .then((response) => writeWebResponse(res, response))
-    .catch(next);
+  const refused = check?.(request);
+  if (refused) {
+    send(Response.json({ error: refused }, { status: 400 })).catch(next);
+    return;
+  }
+  handle(request).then(send).catch(next);
 }
 
 /**
@@ -225,6 +227,12 @@ export function extendProxy(options: ExpressProxyOptions): Middleware {
     if (req.body instanceof Uint8Array || typeof req.body === "string") body = req.body;
     else if (req._body === true || req.readableEnded)
       body = req.body === undefined ? null : JSON.stringify(req.body);
-    serve(handle, req, res, body, next, (request) => requests.set(request, req));
+    serve(handle, req, res, body, next, (request) => {
+      // Express routes the raw path; the proxy the normalised one. Where they differ (`..`,
+      // `\`), a guard mounted on the raw path would be passed by: refuse instead.
+      if (new URL(request.url).pathname !== path) return "Malformed path.";
+      requests.set(request, req);
+      return undefined;
+    });
   };
 }

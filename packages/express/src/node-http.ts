@@ -1,6 +1,5 @@
 import { once } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Readable } from "node:stream";
 
 /** What to send as the Web request's body instead of reading the Node stream. */
 export type BodyOverride = Uint8Array | string | null;
@@ -36,8 +35,8 @@ const alive = new WeakMap<ServerResponse, Request>();
  * A Web `Request` for a Node request: same method, URL (from `originalUrl` when a framework
  * mounted the route) and headers; the body streams from the socket unless `body` gives it.
  * Its signal aborts when the client goes away before the response is finished, however
- * long the request waits. A `Host` header or URL that is not valid throws a
- * {@link MalformedRequestError}.
+ * long the request waits. A `Host` header, URL or method that a Web `Request` cannot take
+ * throws a {@link MalformedRequestError}.
  *
  * @example
  * ```ts
@@ -74,13 +73,44 @@ export function toWebRequest(
   if (method !== "GET" && method !== "HEAD") {
     if (body !== undefined) init.body = body as BodyInit | null;
     else {
-      init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
+      init.body = bodyOf(req);
       init.duplex = "half";
     }
   }
-  const request = new Request(url, init);
+  let request: Request;
+  try {
+    request = new Request(url, init);
+  } catch {
+    // A method fetch forbids (TRACE, TRACK) has no Web request.
+    throw new MalformedRequestError(`A ${method} request cannot be handled.`);
+  }
   alive.set(res, request);
   return request;
+}
+
+/**
+ * The request's body as a Web stream that reads the socket only when it is read: a body the
+ * handler refuses without reading is left to Node, which discards it and keeps the
+ * connection alive; one it stops reading half-way (413) is drained the same way. Node's own
+ * `Readable.toWeb` starts reading at once, and a refused body then wedged the connection.
+ */
+function bodyOf(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let chunks: AsyncIterator<Buffer> | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        chunks ??= req.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]();
+        const next = await chunks.next();
+        if (next.done) controller.close();
+        else controller.enqueue(new Uint8Array(next.value));
+      },
+      async cancel() {
+        await chunks?.return?.();
+        req.resume();
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /**

@@ -1,3 +1,5 @@
+import { connect } from "node:net";
+import { rawRequest } from "@extendkit/adapter-contract";
 import { signWebhook } from "@extendkit/core/webhooks";
 import { startEmulator } from "@extendkit/emulator";
 import { afterEach, describe, expect, it } from "vitest";
@@ -128,5 +130,70 @@ describe.each(EXPRESSES)("extendProxy with Express specifics on %s", (_, express
       body: JSON.stringify({ workflowId: emulator.seed.workflowId, rawTexts: ["Invoice #3"] }),
     });
     expect(created.status).toBe(200);
+  });
+
+  /** An app with a guard on one path before the proxy, against the emulator. */
+  async function guarded() {
+    const log: string[] = [];
+    const emulator = await startEmulator({ port: 0, log: (line) => log.push(line) });
+    const app = express();
+    app.use("/api/extend/workflow_runs", (_req, res) => void res.status(403).send("guarded"));
+    app.use(extendProxy({ token: emulator.token, baseUrl: emulator.url }) as never);
+    const server = await listen(app);
+    close = async () => {
+      await server.close();
+      await emulator.close();
+    };
+    return { url: server.url, log };
+  }
+
+  it.each([
+    ["/api/extend/x/../workflow_runs/workflow_run_1", 400],
+    ["/api/extend/x/%2e%2e/workflow_runs/workflow_run_1", 400],
+    ["/api/extend/x\\..\\workflow_runs/workflow_run_1", 400],
+    // An encoded slash is not a separator: never an id, so not found.
+    ["/api/extend/files/..%2F..%2Fapi/extend/workflow_runs/workflow_run_1", 404],
+  ])("answers %s, which a guard on the raw path would not see, with %i", async (path, status) => {
+    const { url, log } = await guarded();
+    const answer = await rawRequest(
+      url,
+      `GET ${path} HTTP/1.1\nHost: 127.0.0.1\nConnection: close\n\n`,
+    );
+    expect(answer.status).toBe(status);
+    expect(log).toEqual([]);
+  });
+
+  it("answers a TRACE with 400, not a 500 with a stack trace", async () => {
+    const { url } = await guarded();
+    const answer = await rawRequest(
+      url,
+      "TRACE /api/extend/files/file_1 HTTP/1.1\nHost: 127.0.0.1\nConnection: close\n\n",
+    );
+    expect(answer.status).toBe(400);
+    expect(answer.text).not.toMatch(/ at |node_modules/);
+  });
+
+  it("a refused upload's unread body does not hold up the next request on its connection", async () => {
+    const { url } = await guarded();
+    const big = "x".repeat(2 * 1024 * 1024);
+    // Refused (415: not multipart) before any of the body is read; the GET after it on the
+    // same connection must still be answered.
+    const { hostname, port } = new URL(url);
+    const socket = connect(Number(port), hostname);
+    let text = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => (text += chunk));
+    socket.write(
+      `POST /api/extend/files/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: ${big.length}\r\n\r\n`,
+    );
+    socket.write(big);
+    socket.write("GET /api/extend/processors HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    try {
+      await expect
+        .poll(() => text.match(/^HTTP\/1\.1 \d+/gm), { timeout: 10_000 })
+        .toEqual(["HTTP/1.1 415", "HTTP/1.1 404"]);
+    } finally {
+      socket.destroy();
+    }
   });
 });

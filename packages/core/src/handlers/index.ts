@@ -17,11 +17,8 @@
  * @packageDocumentation
  */
 export { createMemoryDedupeStore, type DedupeStore, type MemoryDedupeOptions } from "./dedupe.js";
-export {
-  createProxyHandler,
-  type ProxiedOperation,
-  type ProxyHandlerOptions,
-} from "./proxy-handler.js";
+export { createProxyHandler } from "./proxy-handler.js";
+export type { ProxiedOperation, ProxyHandlerOptions } from "./proxy-options.js";
 export {
   createWebhookHandler,
   type EventOf,

@@ -1,91 +1,9 @@
-import { API_VERSION, apiRequestParts, type OperationId } from "../generated/operations.js";
+import { API_VERSION, apiRequestParts } from "../generated/operations.js";
 import { BodyTooLargeError, badHost, concat, limitStream } from "./body.js";
+import { type Exchange, startExchange } from "./exchange.js";
+import type { ProxiedOperation, ProxyHandlerOptions } from "./proxy-options.js";
 import { createSecretScanner, scannedStream } from "./redact.js";
 import { createPathResolver, fillTemplate } from "./routes.js";
-
-/** The operation a proxied request maps to. */
-export interface ProxiedOperation {
-  /** The operation's id in the spec, such as `getWorkflowRun`. */
-  operationId: OperationId;
-  /** The HTTP method, upper-case, such as `GET`. */
-  method: string;
-  /** The path template, such as `/workflow_runs/{workflowRunId}`. */
-  path: string;
-  /** The path parameters, such as `{ workflowRunId: "workflow_run_123" }`: ids only. */
-  params: Readonly<Record<string, string>>;
-}
-
-/**
- * Options of {@link createProxyHandler}, shared by the Express and Next adapters.
- *
- * @example
- * ```ts
- * const proxy = createProxyHandler({
- *   token: process.env.EXTEND_API_KEY!,
- *   mountPath: "/extend",
- *   allow: ["uploadFile", "runWorkflow", "getWorkflowRun"],
- *   authorize: (request, operation) =>
- *     operation.method === "GET" || request.headers.get("x-csrf-token") === "expected-token",
- *   maxBodyBytes: 20 * 1024 * 1024,
- *   timeoutMs: 30_000,
- *   onError: (error) => console.error("extend proxy", error),
- * });
- * ```
- */
-export interface ProxyHandlerOptions {
-  /** The server's Extend API key. It is added to proxied requests and never sent back. */
-  token: string;
-  /** @default "https://api.extend.ai" */
-  baseUrl?: string;
-  /** @default "2025-04-21" */
-  apiVersion?: string;
-  /** Sent as `x-extend-workspace-id`. @default undefined */
-  workspaceId?: string;
-  /**
-   * Path the proxy is mounted at; requests under it map to API paths.
-   * @default "/api/extend"
-   */
-  mountPath?: string;
-  /**
-   * The operations browsers may call, by `operationId`; anything else is 404. A path is
-   * first resolved against every operation of the spec (literal segments beat ids), then
-   * the operation found is checked against this list.
-   * @default ["uploadFile", "runWorkflow", "getWorkflowRun", "getFile"]
-   */
-  allow?: readonly OperationId[];
-  /**
-   * Decides whether the caller may make this call: answer `true`, `false` (403), or a
-   * `Response` to send instead (e.g. a 401 from your auth).
-   * @default () => true
-   */
-  authorize?: (
-    request: Request,
-    operation: ProxiedOperation,
-  ) => boolean | Response | Promise<boolean | Response>;
-  /**
-   * Largest request body forwarded (uploads are streamed, not buffered).
-   * @default 52428800 (50 MiB)
-   */
-  maxBodyBytes?: number;
-  /**
-   * Longest time Extend may make no progress: to start its answer once the request is
-   * sent, or between two pieces of a body in either direction. Past it the upstream call
-   * is aborted: 504 before the answer started, a cut connection after.
-   * @default 60000 (1 minute)
-   */
-  timeoutMs?: number;
-  /**
-   * Serve callers whose browser marks the request `Sec-Fetch-Site: cross-site` (another
-   * site's page, a cross-site form). Browsers attach cookies to those, so they are refused
-   * (403) unless your app is meant to be called from another site.
-   * @default false
-   */
-  allowCrossSite?: boolean;
-  /** @default globalThis.fetch */
-  fetch?: typeof fetch;
-  /** Called with upstream and `authorize` failures, for your logs; answers never include details. */
-  onError?: (error: unknown) => void;
-}
 
 /** Headers a browser may pass through to the API; everything else (cookies, credentials) is dropped. */
 const FORWARDED = ["content-type", "accept"];
@@ -97,6 +15,9 @@ const SAFE_HEADERS = {
   "x-content-type-options": "nosniff",
   "content-security-policy": "default-src 'none'; frame-ancestors 'none'; sandbox",
 };
+/** Content codings fetch undoes (Fetch standard), so the scan sees the decoded bytes. */
+const DECODED = ["identity", "gzip", "x-gzip", "deflate", "br"];
+const encoder = new TextEncoder();
 /** Answers up to this size are read whole before they are sent, so a withheld one is a clean 502. */
 const HEAD_BYTES = 64 * 1024;
 
@@ -128,8 +49,14 @@ function answer(status: number, error: string, headers: Record<string, string> =
 export function createProxyHandler(
   options: ProxyHandlerOptions,
 ): (request: Request) => Promise<Response> {
-  if (!options.token)
+  // Headers trim the token they send, so one with spaces would be scanned for in a form
+  // that never goes out. A trailing newline from a secret file is the usual cause.
+  if (typeof options.token !== "string" || !options.token)
     throw new TypeError("createProxyHandler: `token` is required (the server's Extend API key).");
+  if (/\s/.test(options.token))
+    throw new TypeError(
+      "createProxyHandler: `token` has spaces or line breaks (a trailing newline from a secret file?); trim it.",
+    );
   const baseUrl = (options.baseUrl ?? "https://api.extend.ai").replace(/\/+$/, "");
   const mountPath = (options.mountPath ?? "/api/extend").replace(/\/+$/, "");
   const allowed = new Set<string>(
@@ -200,55 +127,56 @@ export function createProxyHandler(
     headers.set("x-extend-api-version", options.apiVersion ?? API_VERSION);
     if (options.workspaceId) headers.set("x-extend-workspace-id", options.workspaceId);
 
-    // The upstream call has its own controller, fed by the caller's signal and the timer:
-    // a signal chained through intermediate `Request` objects is lost once they are
-    // garbage-collected (undici follows it through a weak reference).
-    const upstreamAbort = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let timedOut = false;
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        timedOut = true;
-        upstreamAbort.abort(new Error(`Extend made no progress for ${timeoutMs} ms.`));
-      }, timeoutMs);
-    };
-    const callerLeft = () => upstreamAbort.abort(request.signal.reason);
-    // `request` stays referenced until the exchange ends, which keeps its signal alive.
-    const settle = () => {
-      clearTimeout(timer);
-      request.signal.removeEventListener("abort", callerLeft);
-    };
     if (request.signal.aborted) return answer(499, "The caller went away.");
-    request.signal.addEventListener("abort", callerLeft);
-
     let overLimit = false;
-    const body =
-      parts.body && request.body
-        ? request.body.pipeThrough(limitStream(maxBodyBytes, () => (overLimit = true), arm))
-        : null;
+    let body: ReadableStream<Uint8Array> | null = null;
+    const exchange = startExchange(request, timeoutMs);
+    try {
+      if (parts.body && request.body)
+        body = request.body.pipeThrough(
+          limitStream(
+            maxBodyBytes,
+            () => (overLimit = true),
+            () => exchange.progress("the upload"),
+          ),
+        );
+    } catch (error) {
+      // The body was read already (by `authorize`?): nothing is left to forward.
+      exchange.settle();
+      report(error);
+      return answer(500, "The request body was already read.");
+    }
     let upstream: Response;
     try {
-      arm();
+      exchange.progress("Extend to answer");
       upstream = await upstreamFetch(target, {
         method: found.method,
         headers,
         body,
-        signal: upstreamAbort.signal,
+        signal: exchange.signal,
         redirect: "manual",
         duplex: "half",
       } as RequestInit);
     } catch (error) {
-      settle();
+      exchange.settle();
       if (overLimit || error instanceof BodyTooLargeError) return tooLarge();
       if (request.signal.aborted) return answer(499, "The caller went away.");
       report(error);
-      return timedOut
+      return exchange.timedOut
         ? answer(504, "The Extend API did not answer in time.")
         : answer(502, "The Extend API could not be reached.");
     }
+    return passBack(upstream, exchange, request.signal);
+  };
+
+  /** The upstream answer as the caller may see it: checked, scanned, or withheld. */
+  async function passBack(
+    upstream: Response,
+    exchange: Exchange,
+    caller: AbortSignal,
+  ): Promise<Response> {
     const withhold = (message: string, drop = () => upstream.body?.cancel()) => {
-      settle();
+      exchange.settle();
       void drop()?.catch(() => {});
       report(new Error(message));
       return answer(502, "The Extend API's answer was withheld.");
@@ -256,18 +184,25 @@ export function createProxyHandler(
     // `redirect: "manual"`: a 3xx (or an opaque redirect in browsers) is never followed,
     // since following it would send the token wherever it points.
     if (upstream.type === "opaqueredirect" || (upstream.status >= 300 && upstream.status < 400))
-      return withhold(
-        `The Extend API answered a redirect (${upstream.status}); it was not followed.`,
-      );
+      return withhold(`The Extend API answered a redirect (${upstream.status}); not followed.`);
+    // Outside 200-599 a Response cannot even be built.
+    if (upstream.status < 200 || upstream.status > 599)
+      return withhold(`The Extend API answered status ${upstream.status}.`);
+    // fetch undoes these codings; any other would hide the body from the scan.
+    const codings = upstream.headers.get("content-encoding")?.toLowerCase().split(",") ?? [];
+    if (codings.some((coding) => !DECODED.includes(coding.trim())))
+      return withhold(`The Extend API's answer has a content-encoding the proxy cannot check.`);
     const returned = new Headers(SAFE_HEADERS);
+    const values: string[] = [];
     for (const name of RETURNED) {
       const value = upstream.headers.get(name);
-      if (value && scanner.test(new TextEncoder().encode(value)))
+      if (value && scanner.test(encoder.encode(value)))
         return withhold(`The Extend API's ${name} header held the server's token.`);
       if (value) returned.set(name, value);
+      if (value) values.push(value);
     }
     if (!upstream.body) {
-      settle();
+      exchange.settle();
       return new Response(null, { status: upstream.status, headers: returned });
     }
 
@@ -277,40 +212,44 @@ export function createProxyHandler(
     let size = 0;
     let ended = false;
     try {
-      arm();
       while (size < HEAD_BYTES) {
+        exchange.progress("Extend's answer");
         const { done, value } = await reader.read();
         if (done) {
           ended = true;
           break;
         }
-        arm();
         head.push(value);
         size += value.length;
       }
     } catch (error) {
-      settle();
-      if (request.signal.aborted) return answer(499, "The caller went away.");
+      exchange.settle();
+      if (caller.aborted) return answer(499, "The caller went away.");
       report(error);
-      return timedOut
+      return exchange.timedOut
         ? answer(504, "The Extend API did not answer in time.")
         : answer(502, "The Extend API's answer broke off.");
     }
     const start = concat(head);
-    if (scanner.test(start))
+    // With the headers before it, so a token split between a header and the body is seen.
+    if (scanner.test(concat([encoder.encode(values.join("")), start])))
       return withhold("The Extend API's answer held the server's token.", () => reader.cancel());
     if (ended) {
-      settle();
+      exchange.settle();
       return new Response(start, { status: upstream.status, headers: returned });
     }
     const rest = scannedStream(start, reader, scanner, {
-      onChunk: arm,
-      onEnd: settle,
+      onWait: (on) => exchange.progress(on),
+      onEnd: () => exchange.settle(),
       onFound: () => {
-        settle();
+        exchange.settle();
         report(new Error("The Extend API's answer held the server's token; it was cut."));
+      },
+      onFail: (error) => {
+        exchange.settle();
+        if (!caller.aborted) report(error);
       },
     });
     return new Response(rest, { status: upstream.status, headers: returned });
-  };
+  }
 }

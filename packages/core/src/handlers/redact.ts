@@ -2,8 +2,9 @@ import { concat } from "./body.js";
 
 /**
  * Finds a secret in bytes under the forms an upstream that echoes requests may give it: as
- * is in any letter case, percent-encoded, JSON-escaped, as hex, and inside base64 or
- * base64url text at each of the three byte alignments.
+ * is in any letter case, percent-encoded (as needed, or every byte), JSON-escaped (as
+ * needed, or every character as `\uXXXX`), as hex, as UTF-16 in either byte order, and
+ * inside base64 or base64url text at each of the three byte alignments.
  */
 export interface SecretScanner {
   /** Whether `bytes` hold the secret in any of its forms. */
@@ -16,13 +17,16 @@ const encoder = new TextEncoder();
 
 export function createSecretScanner(secret: string): SecretScanner {
   const raw = encoder.encode(secret);
+  const hex = (b: number, width: number) => b.toString(16).padStart(width, "0");
   const caseless = new Set([
     secret,
     encodeURIComponent(secret),
+    Array.from(raw, (b) => `%${hex(b, 2)}`).join(""),
     JSON.stringify(secret).slice(1, -1),
-    Array.from(raw, (b) => b.toString(16).padStart(2, "0")).join(""),
+    Array.from(secret, (c) => `\\u${hex(c.charCodeAt(0), 4)}`).join(""),
+    Array.from(raw, (b) => hex(b, 2)).join(""),
   ]);
-  const exact = new Set<string>();
+  const cased: Uint8Array[] = [];
   for (let shift = 0; shift < 3; shift++) {
     const padded = String.fromCharCode(...new Array(shift).fill(0), ...raw);
     // Only the characters made of the secret's bits alone: the edges depend on its neighbours.
@@ -32,11 +36,16 @@ export function createSecretScanner(secret: string): SecretScanner {
     );
     // A short fragment would match ordinary text; real API keys give long ones.
     if (inner.length < 12) continue;
-    exact.add(inner);
-    exact.add(inner.replaceAll("+", "-").replaceAll("/", "_"));
+    cased.push(
+      encoder.encode(inner),
+      encoder.encode(inner.replaceAll("+", "-").replaceAll("/", "_")),
+    );
   }
+  // UTF-16, both byte orders.
+  const units = Array.from(secret, (c) => c.charCodeAt(0));
+  cased.push(new Uint8Array(units.flatMap((u) => [u & 0xff, u >> 8])));
+  cased.push(new Uint8Array(units.flatMap((u) => [u >> 8, u & 0xff])));
   const lower = [...caseless].map((form) => encoder.encode(form.toLowerCase()));
-  const cased = [...exact].map((form) => encoder.encode(form));
   return {
     span: Math.max(...lower.map((f) => f.length), ...cased.map((f) => f.length)),
     test: (bytes) =>
@@ -74,13 +83,19 @@ function includes(haystack: Uint8Array, needle: Uint8Array, caseless: boolean): 
 /**
  * The rest of a body, scanned as it streams: each chunk is passed on once the bytes after it
  * cannot complete the secret, so no form of it is ever emitted whole. When one is found, the
- * stream fails (the connection is cut) and `onFound` is called.
+ * stream fails (the connection is cut) and `onFound` is called. `onWait` says whom the
+ * stream waits on: Extend while a read is pending, the caller between its reads.
  */
 export function scannedStream(
   head: Uint8Array,
   reader: ReadableStreamDefaultReader<Uint8Array>,
   scanner: SecretScanner,
-  hooks: { onChunk(): void; onFound(): void; onEnd(): void },
+  hooks: {
+    onWait(on: string): void;
+    onFound(): void;
+    onEnd(): void;
+    onFail(error: unknown): void;
+  },
 ): ReadableStream<Uint8Array> {
   let pending = head;
   const keep = scanner.span - 1;
@@ -89,6 +104,7 @@ export function scannedStream(
     async pull(controller) {
       try {
         for (;;) {
+          hooks.onWait("Extend's answer");
           const { done, value } = await reader.read();
           if (done) {
             hooks.onEnd();
@@ -96,7 +112,6 @@ export function scannedStream(
             controller.close();
             return;
           }
-          hooks.onChunk();
           const window = concat([pending, value]);
           if (scanner.test(window)) {
             hooks.onFound();
@@ -108,11 +123,12 @@ export function scannedStream(
           pending = window.slice(Math.max(0, cut));
           if (cut > 0) {
             controller.enqueue(window.subarray(0, cut));
+            hooks.onWait("the caller to read the answer");
             return;
           }
         }
       } catch (error) {
-        hooks.onEnd();
+        hooks.onFail(error);
         controller.error(error);
       }
     },
