@@ -16,7 +16,7 @@ Usage: extendkit-emulator [options]
   --seed <what>           default | none | path to a seed JSON file (default: default)
   --token <token>         bearer token to accept (default extendkit_emulator_token)
   --faults <spec>         e.g. status=503@0.05,reset@0.01,latency=200@0.1,lost-response#1
-                          types: status, rate-limit, reset, latency, lost-response,
+                          types: status, rate-limit, reset, latency, lost-response, slow-apply,
                           echo, redirect, hang, slow-body, cut-body (see the README)
   --fault-seed <n>        seed of the fault generator (default 1)
   --rate-limit <spec>     requests per second per category, e.g. get=50,write=20,run=5

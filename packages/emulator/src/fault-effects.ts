@@ -12,7 +12,43 @@ export type Delivery = "normal" | "lost" | "slow" | "cut";
  * the request itself, else how the real answer must be delivered, and the pause between
  * the pieces of a `slow-body`.
  */
-export type FaultOutcome = { done: true } | { done: false; delivery: Delivery; ms: number };
+export type FaultOutcome =
+  | { done: true }
+  | {
+      done: false;
+      delivery: Delivery;
+      ms: number;
+      /** Waits once the request body is read, before the work: a `latency` (phase
+       * `after-body`) that a leaving client cancels, or a `slow-apply` that it does not. */
+      afterBody: Array<{ ms: number; applyAnyway: boolean }>;
+    };
+
+/**
+ * The waits of `afterBody`, in order. Resolves to false when the client left during a wait
+ * that a departure cancels: the request must not be applied.
+ */
+export async function waitAfterBody(
+  waits: ReadonlyArray<{ ms: number; applyAnyway: boolean }>,
+  res: ServerResponse,
+): Promise<boolean> {
+  for (const wait of waits) {
+    if (wait.applyAnyway) {
+      await sleep(wait.ms, new AbortController().signal);
+      continue;
+    }
+    const left = new AbortController();
+    const onClose = () => left.abort();
+    res.once("close", onClose);
+    try {
+      await sleep(wait.ms, left.signal);
+    } catch {
+      return false;
+    } finally {
+      res.off("close", onClose);
+    }
+  }
+  return true;
+}
 
 /** Applies the faults drawn for a request, in rule order. */
 export async function applyFaults(
@@ -22,10 +58,16 @@ export async function applyFaults(
 ): Promise<FaultOutcome> {
   let delivery: Delivery = "normal";
   let ms = 100;
+  const afterBody: Array<{ ms: number; applyAnyway: boolean }> = [];
   for (const fault of hits) {
     switch (fault.type) {
       case "latency":
-        await sleep(fault.ms ?? 100, new AbortController().signal);
+        if (fault.phase === "after-body")
+          afterBody.push({ ms: fault.ms ?? 100, applyAnyway: false });
+        else await sleep(fault.ms ?? 100, new AbortController().signal);
+        break;
+      case "slow-apply":
+        afterBody.push({ ms: fault.ms ?? 100, applyAnyway: true });
         break;
       case "reset":
         req.socket.destroy();
@@ -76,7 +118,7 @@ export async function applyFaults(
         break;
     }
   }
-  return { done: false, delivery, ms };
+  return { done: false, delivery, ms, afterBody };
 }
 
 /** Answers with the request repeated back, as a gateway's debugging error page does. */

@@ -7,6 +7,7 @@ export const FAULT_TYPES = [
   "reset",
   "latency",
   "lost-response",
+  "slow-apply",
   "echo",
   "redirect",
   "hang",
@@ -18,14 +19,18 @@ export const FAULT_TYPES = [
 export const ECHO_FORMATS = ["json", "text", "html", "base64", "header"] as const;
 
 /**
- * A fault to inject into API requests. The first five are what a bad network and a busy API
+ * A fault to inject into API requests. The first six are what a bad network and a busy API
  * do; the last five are what a misbehaving gateway or debugging proxy in front of it does.
  * - `status`: answer `status` (500 by default) without doing the work;
  * - `rate-limit`: answer 429 with `Retry-After: retryAfter` seconds (1 by default);
  * - `reset`: drop the connection before doing the work;
- * - `latency`: wait `ms` milliseconds, then serve normally;
+ * - `latency`: wait `ms` milliseconds, then serve normally; with `phase: "after-body"` the wait
+ *   comes once the request body is read, and a client that leaves during it gets nothing done;
  * - `lost-response`: do the work and commit it, then drop the connection, so the
  *   client cannot know whether it happened;
+ * - `slow-apply`: read the whole request, wait `ms`, then do the work and commit it whether
+ *   or not the client is still there (a slow gateway, a long pause on the server): a client
+ *   that gave up meanwhile cannot know it happened;
  * - `echo`: answer `status` (502 by default) with the request repeated back, its headers
  *   (credentials included) in the body as `format` says, after `padBytes` bytes of filler;
  * - `redirect`: answer `status` (302 by default) with `Location: location`;
@@ -40,8 +45,14 @@ export interface FaultRule {
   status?: number;
   /** For `rate-limit`: the `Retry-After` to send, in seconds. @default 1 */
   retryAfter?: number;
-  /** For `latency` and `slow-body`: the wait, in milliseconds. @default 100 */
+  /** For `latency`, `slow-apply` and `slow-body`: the wait, in milliseconds. @default 100 */
   ms?: number;
+  /**
+   * For `latency`: whether the wait comes before the request body is read, or after it (when
+   * a client that leaves during the wait gets nothing done).
+   * @default "before-body"
+   */
+  phase?: "before-body" | "after-body";
   /** For `redirect`: the `Location` sent, same-origin or not. @default "/processors" */
   location?: string;
   /**
@@ -87,6 +98,8 @@ export function faultRuleProblem(rule: unknown): string | undefined {
   if (!integer(r.count, 0, Number.MAX_SAFE_INTEGER)) return ".count must be a whole number";
   if (r.location !== undefined && (typeof r.location !== "string" || /[\r\n]/.test(r.location)))
     return ".location must be a URL or a path";
+  if (r.phase !== undefined && r.phase !== "before-body" && r.phase !== "after-body")
+    return ".phase must be before-body or after-body";
   if (r.format !== undefined && !ECHO_FORMATS.includes(r.format as FaultRule["format"] & string))
     return `.format must be one of ${ECHO_FORMATS.join(", ")}`;
   if (
@@ -181,7 +194,7 @@ export function createFaults(initial: FaultOptions) {
  * Parses the CLI form: comma-separated `type[=value][@probability][#count]`, for example
  * `status=503@0.05,reset@0.01,latency=200@0.1,lost-response#1,rate-limit=2@0.02`. The value
  * is the status of `status`, `echo` and `redirect`, the seconds of `rate-limit`, the
- * milliseconds of `latency` and `slow-body`. Throws an `Error` that names the part it
+ * milliseconds of `latency`, `slow-apply` and `slow-body`. Throws an `Error` that names the part it
  * cannot read.
  *
  * @example
@@ -208,7 +221,8 @@ export function parseFaults(text: string, seed?: number): FaultOptions {
       const rule: FaultRule = { type };
       if (value !== undefined) {
         if (type === "status" || type === "echo" || type === "redirect") rule.status = value;
-        else if (type === "latency" || type === "slow-body") rule.ms = value;
+        else if (type === "latency" || type === "slow-body" || type === "slow-apply")
+          rule.ms = value;
         else if (type === "rate-limit") rule.retryAfter = value;
         else throw new Error(`--faults: cannot use "${part}": ${type} takes no value`);
       }

@@ -11,7 +11,7 @@ import { type Context, signedUrl } from "./context.js";
 import { editRunJob } from "./edit-runs.js";
 import { Engine } from "./engine.js";
 import { ApiError } from "./errors.js";
-import { applyFaults, deliver } from "./fault-effects.js";
+import { applyFaults, deliver, waitAfterBody } from "./fault-effects.js";
 import { createFaults } from "./faults.js";
 import { queryObject, readJson } from "./http.js";
 import { newId, PREFIX } from "./ids.js";
@@ -154,6 +154,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const url = new URL(req.url ?? "/", "http://emulator");
     const method = req.method ?? "GET";
     let applied: string[] = [];
+    // Set when the client goes away before the answer ends: what it had got by then.
+    let closed: { headersSent: boolean } | undefined;
+    res.once("close", () => {
+      if (!res.writableEnded) closed = { headersSent: res.headersSent };
+    });
     // How the answer goes out once the faults drawn for the request have had their say.
     let outcome: Parameters<typeof deliver>[2] = { delivery: "normal", ms: 0 };
     try {
@@ -222,6 +227,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         body = await readJson(req);
         validator.body(match.operationId, body);
       }
+      // A request whose client left during a wait that a departure cancels is not applied.
+      if (!(await waitAfterBody(applying.afterBody, res))) return;
       const handler = handlers[match.operationId] as Handler<typeof match.operationId>;
       const responseHeaders: Record<string, string> = {};
       const result = (await handler({
@@ -258,11 +265,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
     } finally {
       // What the client really got: an answer cut short or never sent is not a 200.
-      const result = res.writableEnded
-        ? String(res.statusCode)
-        : res.headersSent
-          ? `${res.statusCode}, cut before the body ended`
-          : "no answer, connection closed";
+      const sent = closed ? closed.headersSent : res.headersSent;
+      const result =
+        !closed && res.writableEnded
+          ? String(res.statusCode)
+          : sent
+            ? `${res.statusCode}, cut before the body ended`
+            : "no answer, connection closed";
       const took = (performance.now() - started).toFixed(1);
       const tags = applied.length ? ` [faults: ${applied.join(", ")}]` : "";
       log(`${method} ${url.pathname}${url.search} → ${result} (${took} ms)${tags}`);

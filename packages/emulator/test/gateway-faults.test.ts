@@ -222,3 +222,44 @@ describe("checking gateway fault rules", () => {
     expect(() => parseFaults("hang=5")).toThrow(/hang takes no value/);
   });
 });
+
+describe("faults of a slow server", () => {
+  test("slow-apply: the client gives up, and the work is still done afterwards", async () => {
+    await setFaults({ type: "slow-apply", ms: 300, count: 1, operations: ["runWorkflow"] });
+    await expect(
+      call("POST", "/workflow_runs", { body: runBody, signal: AbortSignal.timeout(50) }),
+    ).rejects.toThrow();
+    expect(await runCount()).toBe(0);
+    await expect.poll(runCount, { timeout: 5_000 }).toBe(1);
+    expect(
+      await logged(/POST \/workflow_runs → no answer, connection closed .*\[faults: slow-apply\]/),
+    ).toBeTruthy();
+  });
+
+  test("latency after the body: a client that leaves during it gets nothing done", async () => {
+    await setFaults({
+      type: "latency",
+      phase: "after-body",
+      ms: 300,
+      count: 1,
+      operations: ["runWorkflow"],
+    });
+    await expect(
+      call("POST", "/workflow_runs", { body: runBody, signal: AbortSignal.timeout(50) }),
+    ).rejects.toThrow();
+    await logged(/POST \/workflow_runs → no answer, connection closed .*\[faults: latency\]/);
+    expect(await runCount()).toBe(0);
+  });
+
+  test("latency after the body: a client that waits is served", async () => {
+    await setFaults({ type: "latency", phase: "after-body", ms: 50, count: 1 });
+    expect((await call("POST", "/workflow_runs", { body: runBody })).status).toBe(200);
+    expect(await runCount()).toBe(1);
+  });
+
+  test("a phase other than before-body or after-body is refused", async () => {
+    await expect(
+      t.admin("PUT", "/faults", { rules: [{ type: "latency", phase: "during" }] }),
+    ).rejects.toThrow(/rules\[0\]\.phase must be before-body or after-body/);
+  });
+});
