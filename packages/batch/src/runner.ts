@@ -1,8 +1,14 @@
 import { once, setMaxListeners } from "node:events";
 import { constants, createWriteStream, mkdirSync, type WriteStream } from "node:fs";
-import { access } from "node:fs/promises";
+import { access, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { createClient, type ExtendClient, isApiError, type WorkflowRun } from "@extendkit/core";
+import {
+  createClient,
+  type ExtendClient,
+  isApiError,
+  NetworkError,
+  type WorkflowRun,
+} from "@extendkit/core";
 import { uploadFileFromPath } from "@extendkit/core/node";
 import { type CallContext, call, type RetryPolicy, ServerClock, sleep } from "./call.js";
 import { Channel } from "./channel.js";
@@ -442,8 +448,10 @@ class Runner {
 
   private async upload(entry: JournalEntry): Promise<void> {
     const source = entry.source as { path: string; name: string };
+    // A directory passes a read check but fails inside fetch, where it would look like the
+    // network: only a readable regular file goes on.
     const unreadable = await access(source.path, constants.R_OK).then(
-      () => undefined,
+      async () => ((await stat(source.path)).isFile() ? undefined : new Error("not a file")),
       (error: Error) => error,
     );
     if (unreadable) {
@@ -459,6 +467,16 @@ class Runner {
     );
     if (!result.ok) {
       const status = isApiError(result.error) ? result.error.status : undefined;
+      // The file itself could not be read (gone, or no longer readable, since the check): the
+      // input's outcome, like a missing file.
+      const local = (result.error as { code?: unknown }).code;
+      const fromDisk = !(result.error instanceof NetworkError) && typeof local === "string";
+      if (status === undefined && fromDisk && /^E[A-Z]+$/.test(local)) {
+        await this.finishOutcome(
+          errorOutcome(entry, new Error(`Cannot read ${source.path}: ${result.error.message}`)),
+        );
+        return;
+      }
       // Only a refusal of the file itself is the input's outcome; an outage, a rate limit or
       // a bad token stops the job, to be resumed, instead of failing thousands of inputs.
       if (

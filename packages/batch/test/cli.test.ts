@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Emulator, startEmulator } from "@extendkit/emulator";
@@ -117,6 +117,31 @@ describe("extendkit batch run", () => {
     expect(lines.filter((l) => l.status === "PROCESSED")).toHaveLength(12);
     expect(stderr).toMatch(/ERROR .*missing\.pdf: Cannot read/);
     expect(stderr).toContain("13 inputs: ERROR 1, PROCESSED 12");
+  });
+
+  it("ends a directory among the inputs as ERROR for it, not a stopped job", async () => {
+    const dir = scratch();
+    const paths = Array.from({ length: 3 }, (_, i) => {
+      const path = join(dir, `d-${i}.txt`);
+      writeFileSync(path, `Invoice #D-${i}\nTotal: $${i + 5}.00\n`);
+      return path;
+    });
+    const folder = join(dir, "folder.pdf");
+    mkdirSync(folder);
+    const out = join(dir, "out.jsonl");
+    const { code, stderr } = await cli(
+      ["batch", "run", "-w", emulator.seed.workflowId, ...base(), "--out", out, ...paths, folder],
+      { env: env() },
+    ).finished;
+    expect(code).toBe(1);
+    const lines = results(out);
+    expect(lines).toHaveLength(4);
+    expect(lines.find((l) => l.input === folder)).toMatchObject({
+      status: "ERROR",
+      error: { message: `Cannot read ${folder}: not a file` },
+    });
+    expect(lines.filter((l) => l.status === "PROCESSED")).toHaveLength(3);
+    expect(stderr).toContain("4 inputs: ERROR 1, PROCESSED 3");
   });
 
   it("after SIGKILL mid-batch, --resume ends with exactly one run per input", async () => {
