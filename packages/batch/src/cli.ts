@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { glob, isDynamicPattern } from "tinyglobby";
@@ -40,6 +40,17 @@ Options
       --resume             Continue the job recorded in the journal.
       --base-url <url>     API root (default $EXTEND_BASE_URL, else https://api.extend.ai).
       --poll-interval <ms> Time between looks for finished runs (default 2000).
+      --timeout <ms>       Longest wait for one request's answer (default 60000). A
+                           submission that times out may still have been applied: its
+                           runs are looked for before it is sent again.
+      --reconcile-delay <ms>
+                           Wait after an ambiguous submission before looking for its
+                           runs (default 2000); raise it for a server that is slow to
+                           apply requests.
+      --duplicate-watch <ms>
+                           How long after a submission that had to be sent again the job
+                           keeps watching for runs the first attempt may still create
+                           (default 120000); they are cancelled and reported.
       --progress <mode>    bar, lines or none (default: bar on a terminal, else lines).
   -h, --help               Show this help.
       --version            Show the version of extendkit.
@@ -49,11 +60,12 @@ Environment
   EXTEND_BASE_URL          API root, when --base-url is not given.
 
 Exit status
-  0  every input has a run that did not fail
+  0  every input has a run that did not fail, and --out holds one line per input
   1  some inputs failed (see --out and the summary)
   2  the command line was wrong
-  3  the job stopped early (API unreachable, retry budget spent, interrupted);
-     nothing was lost: run the same command with --resume
+  3  the job stopped early (API unreachable, retry budget spent, interrupted), or
+     some input has no line in --out; nothing was lost: run the same command with
+     --resume
 `;
 
 const OPTIONS = {
@@ -69,6 +81,9 @@ const OPTIONS = {
   resume: { type: "boolean" },
   "base-url": { type: "string" },
   "poll-interval": { type: "string" },
+  timeout: { type: "string" },
+  "reconcile-delay": { type: "string" },
+  "duplicate-watch": { type: "string" },
   progress: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
@@ -202,6 +217,9 @@ async function batchRun(argv: string[]): Promise<number> {
       wholeNumber("upload-concurrency", values["upload-concurrency"], 1),
     ),
     ...optional("pollIntervalMs", wholeNumber("poll-interval", values["poll-interval"], 10)),
+    ...optional("timeoutMs", wholeNumber("timeout", values.timeout, 100)),
+    ...optional("reconcileDelayMs", wholeNumber("reconcile-delay", values["reconcile-delay"], 0)),
+    ...optional("duplicateWatchMs", wholeNumber("duplicate-watch", values["duplicate-watch"], 0)),
     out,
     journal: values.journal ?? `${out}.journal`,
     resume: values.resume === true,
@@ -219,17 +237,47 @@ async function batchRun(argv: string[]): Promise<number> {
           },
           () => job.stats,
         );
+  // A safety net: the event loop must never run dry while the job is unfinished (it did once,
+  // with every task waiting on a rate-limit pause). If it does, say so and exit 3, never 0.
+  let settled = false;
+  process.once("beforeExit", () => {
+    if (settled) return;
+    progress?.stop();
+    process.stderr.write(
+      `extendkit: the job stopped with ${job.stats.inFlight} input(s) still without an outcome. Nothing was lost: run the same command with --resume to finish.\n`,
+    );
+    process.exitCode = 3;
+  });
   try {
     const summary = await job.done();
+    settled = true;
     progress?.stop();
     process.stderr.write(summaryText(summary, out));
+    // Exit 0 only for a results file with exactly one line per input.
+    const lines = await countLines(out);
+    const expected = fromStdin ? summary.total : listed.length;
+    if (lines !== summary.total || summary.total !== expected) {
+      process.stderr.write(
+        `extendkit: ${out} holds ${lines} line(s) for ${expected} input(s); ${Math.max(0, expected - lines)} have no outcome yet. Nothing was lost: run the same command with --resume to finish.\n`,
+      );
+      return 3;
+    }
     return summary.failed > 0 ? 1 : 0;
   } catch (error) {
+    settled = true;
     progress?.stop();
     process.stderr.write(`extendkit: ${(error as Error).message}\n`);
     // A journal of another job, or one that needs --resume, is a command-line matter.
     return error instanceof JournalExistsError || error instanceof JournalMismatchError ? 2 : 3;
   }
+}
+
+/** The number of lines of a file, read as a stream (a results file can be large). */
+async function countLines(path: string): Promise<number> {
+  let count = 0;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>)
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) count++;
+  return count;
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {

@@ -22,6 +22,10 @@ CREATE TABLE IF NOT EXISTS chunks (
   id TEXT PRIMARY KEY, state TEXT NOT NULL, batch_id TEXT, attempt_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_batch ON chunks (batch_id);
+CREATE TABLE IF NOT EXISTS duplicates (
+  run_id TEXT PRIMARY KEY, key TEXT NOT NULL, cancelled INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS duplicates_key ON duplicates (key);
 `;
 
 interface InputRow {
@@ -68,6 +72,10 @@ export function openFileJournal(path: string): BatchJournal {
   // every submission.
   db.exec("PRAGMA synchronous = NORMAL");
   db.exec(SCHEMA);
+  // Journals written before duplicate watching have no watch column: add it.
+  const columns = db.prepare("PRAGMA table_info(chunks)").all() as Array<{ name: string }>;
+  if (!columns.some((c) => c.name === "watch_until"))
+    db.exec("ALTER TABLE chunks ADD COLUMN watch_until INTEGER");
   const statements = new Map<string, Database.Statement>();
   const sql = (text: string) => {
     let statement = statements.get(text);
@@ -206,6 +214,37 @@ export function openFileJournal(path: string): BatchJournal {
         for (const row of rows) yield JSON.parse(row.outcome) as BatchOutcome;
         after = rows[rows.length - 1]?.seq ?? after;
       }
+    },
+    async watchChunk(id, until) {
+      sql("UPDATE chunks SET watch_until = MAX(COALESCE(watch_until, 0), ?) WHERE id = ?").run(
+        until,
+        id,
+      );
+    },
+    async endWatch(id) {
+      sql("UPDATE chunks SET watch_until = NULL WHERE id = ?").run(id);
+    },
+    async watchedChunks() {
+      return (
+        sql("SELECT id, watch_until FROM chunks WHERE watch_until IS NOT NULL").all() as Array<{
+          id: string;
+          watch_until: number;
+        }>
+      ).map((r) => ({ id: r.id, until: r.watch_until }));
+    },
+    async addDuplicate({ key, runId, cancelled }) {
+      sql("INSERT OR IGNORE INTO duplicates (run_id, key, cancelled) VALUES (?, ?, ?)").run(
+        runId,
+        key,
+        cancelled ? 1 : 0,
+      );
+    },
+    async duplicatesOf(key) {
+      return (
+        sql("SELECT run_id, cancelled FROM duplicates WHERE key = ? ORDER BY run_id").all(
+          key,
+        ) as Array<{ run_id: string; cancelled: number }>
+      ).map((r) => ({ runId: r.run_id, cancelled: r.cancelled === 1 }));
     },
     async close() {
       db.close();

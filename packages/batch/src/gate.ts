@@ -193,6 +193,7 @@ export class Gate {
       const onAbort = () => {
         const at = this.waiters.indexOf(go);
         if (at >= 0) this.waiters.splice(at, 1);
+        this.idleTimer();
         reject(signal?.reason);
       };
       if (signal?.aborted) return reject(signal.reason);
@@ -242,13 +243,23 @@ export class Gate {
   private pump(): void {
     while (this.waiters.length > 0 && this.canGo()) this.waiters.shift()?.();
     const wait = this.pausedUntil - this.now();
+    // The timer keeps the process alive while requests wait on the pause: when every task of
+    // a job waits here, it is the only thing left to run, and an unref'd one let the process
+    // exit with most inputs unsent. It goes as soon as nobody waits.
     if (this.waiters.length > 0 && wait > 0 && !this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.pump();
       }, wait);
-      // Waiters keep the job going; the timer alone must not keep a stopped process alive.
-      this.timer.unref?.();
+    }
+    this.idleTimer();
+  }
+
+  /** Drops the pause timer once no request waits on it, so a stopped job can exit. */
+  private idleTimer(): void {
+    if (this.waiters.length === 0 && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
     }
   }
 }

@@ -43,6 +43,17 @@ export interface JournalChunk {
   attemptAt: number;
 }
 
+/**
+ * A second run of an input: a submission the server applied after the runner had given up on
+ * it and sent it again. The runner cancels it while the API allows it.
+ */
+export interface DuplicateRun {
+  /** The extra run. */
+  runId: string;
+  /** Whether the runner cancelled it (false: it had finished, or the cancel failed). */
+  cancelled: boolean;
+}
+
 /** What {@link BatchJournal.claim} found out about an input's key. */
 export type ClaimResult =
   | {
@@ -104,6 +115,20 @@ export interface BatchJournal {
   openChunks(): Promise<JournalChunk[]>;
   /** Every recorded outcome, in input order. */
   outcomes(): AsyncIterable<BatchOutcome>;
+  /**
+   * Records that chunk `id` was sent again after an attempt that may still be applied: its
+   * runs are watched for duplicates until `until` (ms since the epoch, server clock). A later
+   * call extends the watch, never shortens it.
+   */
+  watchChunk(id: string, until: number): Promise<void>;
+  /** Ends the watch of a chunk. */
+  endWatch(id: string): Promise<void>;
+  /** Chunks under watch, with when their watch ends. */
+  watchedChunks(): Promise<Array<{ id: string; until: number }>>;
+  /** Records a second run of an input (once per run id), and whether it was cancelled. */
+  addDuplicate(duplicate: DuplicateRun & { key: string }): Promise<void>;
+  /** The second runs recorded for an input. */
+  duplicatesOf(key: string): Promise<DuplicateRun[]>;
   /** Closes the journal; no call may follow. */
   close(): Promise<void>;
 }
@@ -163,6 +188,8 @@ export function createMemoryJournal(): BatchJournal {
   const chunks = new Map<string, JournalChunk>();
   const runs = new Map<string, string>();
   const outcomes = new Map<string, BatchOutcome>();
+  const watches = new Map<string, number>();
+  const duplicates = new Map<string, DuplicateRun & { key: string }>();
   let seq = 0;
   let epoch = 0;
   return {
@@ -251,6 +278,23 @@ export function createMemoryJournal(): BatchJournal {
         const outcome = outcomes.get(entry.key);
         if (outcome) yield outcome;
       }
+    },
+    async watchChunk(id, until) {
+      watches.set(id, Math.max(until, watches.get(id) ?? 0));
+    },
+    async endWatch(id) {
+      watches.delete(id);
+    },
+    async watchedChunks() {
+      return [...watches].map(([id, until]) => ({ id, until }));
+    },
+    async addDuplicate(duplicate) {
+      if (!duplicates.has(duplicate.runId)) duplicates.set(duplicate.runId, { ...duplicate });
+    },
+    async duplicatesOf(key) {
+      return [...duplicates.values()]
+        .filter((d) => d.key === key)
+        .map(({ runId, cancelled }) => ({ runId, cancelled }));
     },
     async close() {},
   };

@@ -111,11 +111,30 @@ export interface BatchOptions {
    */
   pollIntervalMs?: number;
   /**
+   * Longest wait for one request's answer (the client's `timeoutMs`). A submission that times
+   * out may still be applied, so its runs are looked for before it is sent again; a resumed
+   * job waits this long (plus `reconcileDelayMs`) after the killed process's last attempts
+   * before looking for their runs.
+   * @default 60000
+   */
+  timeoutMs?: number;
+  /**
    * How long to wait after an ambiguous submission before looking for the runs it may have
    * created, so a request the server is still handling can land first.
    * @default 2000
    */
   reconcileDelayMs?: number;
+  /**
+   * How long after an attempt that had to be sent again the job keeps watching for runs that
+   * attempt may still create: a server can apply a request after the client gave up on it
+   * (a slow gateway, a long pause), and the API has no idempotency key to stop it. Such a
+   * second run is cancelled while the API allows it and reported in its input's outcome
+   * (`duplicateRuns`) and in the summary. The outcomes of the inputs concerned are held back
+   * until the watch ends, so each input still gets one line. A run created later than this
+   * after its attempt goes unnoticed.
+   * @default 120000
+   */
+  duplicateWatchMs?: number;
   /**
    * Write every outcome to this file as a line of JSON (the file is rewritten from the journal
    * on resume, so it ends with one line per input).

@@ -98,6 +98,11 @@ export function summaryText(summary: BatchSummary, out?: string): string {
   lines.push(
     `${summary.submitted} submitted in ${summary.submitRequests} requests, ${summary.retries} retries, ${summary.reconciled} ambiguous submissions checked; ${duration(summary.durationMs)} (${summary.finishedPerSecond.toFixed(1)} outcomes/s)${summary.resumed ? `; ${summary.resumed} outcomes from before the resume` : ""}`,
   );
+  const { found, cancelled } = summary.duplicateRuns;
+  if (found > 0)
+    lines.push(
+      `${found} duplicate run(s) found (submissions the server applied after they were sent again): ${cancelled} cancelled, ${found - cancelled} could not be (already finished); each is in its input's duplicateRuns`,
+    );
   if (summary.failures.length > 0) {
     lines.push(`failures (${summary.failed}${summary.failed > 10 ? ", first 10" : ""}):`);
     for (const failure of summary.failures.slice(0, 10))

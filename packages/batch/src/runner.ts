@@ -14,6 +14,7 @@ import { type CallContext, call, type RetryPolicy, ServerClock, sleep } from "./
 import { Channel } from "./channel.js";
 import { Chunker } from "./chunker.js";
 import { Collector } from "./collect.js";
+import { DuplicateWatch } from "./duplicates.js";
 import { openFileJournal } from "./file-journal.js";
 import { Gate, RetryBudget } from "./gate.js";
 import { inputLabel, type PreparedInput, prepareInput } from "./inputs.js";
@@ -109,6 +110,8 @@ class Runner {
   private settled: Promise<void> | undefined;
   private failure: { error: unknown } | undefined;
   private readonly client: ExtendClient;
+  private readonly uploadClient: ExtendClient;
+  private readonly timeoutMs: number;
   private journal!: BatchJournal;
   private epoch = 0;
   private readonly submitGate: Gate;
@@ -131,6 +134,10 @@ class Runner {
   private reading = true;
   private finishedAll: (() => void) | undefined;
   private submit!: SubmitJob;
+  private watch!: DuplicateWatch;
+  // Outcomes of inputs in a watched chunk: journaled when the watch ends, with any second
+  // runs found by then, so each input still gets one outcome.
+  private readonly held = new Map<string, BatchOutcome>();
 
   constructor(options: BatchOptions) {
     if (typeof options?.workflowId !== "string" || options.workflowId === "")
@@ -163,7 +170,20 @@ class Runner {
       throw new TypeError(
         "runBatch: no API token. Set EXTEND_API_KEY or pass `client: { token }`.",
       );
-    this.client = createClient({ ...options.client, token, retry: false });
+    this.timeoutMs = options.timeoutMs ?? options.client?.timeoutMs ?? 60_000;
+    this.client = createClient({
+      ...options.client,
+      token,
+      retry: false,
+      timeoutMs: this.timeoutMs,
+    });
+    // An upload's answer comes once the whole file is sent: a slow link needs longer.
+    this.uploadClient = createClient({
+      ...options.client,
+      token,
+      retry: false,
+      timeoutMs: Math.max(this.timeoutMs, 300_000),
+    });
     const random = options.random ?? Math.random;
     const policy = { ...DEFAULT_POLICY, ...options.retry };
     this.budget = new RetryBudget(options.retryBudget);
@@ -278,6 +298,13 @@ class Runner {
         this.out.on("error", (error) => this.fail(error));
       }
       this.submit = this.submitJob();
+      this.watch = new DuplicateWatch(this.submit, options.duplicateWatchMs ?? 120_000, (d) => {
+        this.tally.stats.duplicateRuns++;
+        if (d.cancelled) this.tally.stats.duplicateRunsCancelled++;
+      });
+      // Submissions are stamped on the server's clock: learn it before the first one, so a
+      // resumed process knows how long its predecessor's requests may still be in flight.
+      await this.learnClock();
       this.collector = new Collector(
         {
           client: this.client,
@@ -338,6 +365,10 @@ class Runner {
       ...(options.priority !== undefined ? { priority: options.priority } : {}),
       ...(options.metadata ? { metadata: options.metadata } : {}),
       reconcileDelayMs: options.reconcileDelayMs ?? 2000,
+      attemptTimeoutMs: this.timeoutMs,
+      watch: (id, attemptAt) => this.watch.add(id, attemptAt),
+      extraRuns: (id, inputs, runs) => this.watch.extraRuns(id, inputs, runs),
+      extraBatches: (id, batchIds) => this.watch.extraBatches(id, batchIds),
       // The Date header is whole seconds; two cover it and any reordering on the server.
       skewMs: 2000,
       reconciler: { queue: Promise.resolve(), seen: new Map() },
@@ -375,8 +406,29 @@ class Runner {
   }
 
   /** On resume: outcomes first, then re-attach to submissions in flight. */
+  /** One read, to learn the server's clock (and to find a wrong token before anything else). */
+  private async learnClock(): Promise<void> {
+    const result = await call(
+      this.ctx.read,
+      (signal) =>
+        this.client.GET("/workflow_runs", {
+          signal,
+          params: { query: { workflowId: this.options.workflowId, maxPageSize: 1 } },
+        }),
+      false,
+    );
+    if (!result.ok) {
+      const status = isApiError(result.error) ? result.error.status : undefined;
+      throw new SubmissionError(
+        `Could not reach the API before starting: ${result.error.message}${status === 401 || status === 403 ? " Check the API token (EXTEND_API_KEY) and its workspace." : " Nothing was sent: run the job again when the API is reachable."}`,
+        { cause: result.error },
+      );
+    }
+  }
+
   private async restore(): Promise<void> {
     if (!this.options.resume) return;
+    this.watch.restore(await this.journal.watchedChunks());
     for await (const outcome of this.journal.outcomes())
       await this.emit({ ...outcome, fromJournal: true });
     for (const chunk of await this.journal.openChunks()) {
@@ -462,7 +514,7 @@ class Runner {
     }
     const result = await call(
       this.ctx.upload,
-      (signal) => uploadFileFromPath(this.client, source.path, { name: source.name, signal }),
+      (signal) => uploadFileFromPath(this.uploadClient, source.path, { name: source.name, signal }),
       false,
     );
     if (!result.ok) {
@@ -533,6 +585,7 @@ class Runner {
       await sleep(interval, this.wake).catch(() => {});
       if (this.abort.signal.aborted || this.idle.signal.aborted) return;
       const found = await this.collector.sweep();
+      await this.scanForDuplicates();
       quiet = found > 0 ? 0 : quiet + 1;
       if (found > 0) patience = 3;
       const idle = !this.reading && this.tasks.size === 0 && quiet >= patience;
@@ -546,10 +599,27 @@ class Runner {
     }
   }
 
+  /** Looks for second runs of watched chunks; releases the outcomes of watches that ended. */
+  private async scanForDuplicates(): Promise<void> {
+    if (this.watch.size === 0) return;
+    // A failed read leaves the watches as they are: the next poll looks again.
+    const ended = await this.watch.scan().catch(() => [] as string[]);
+    for (const id of ended)
+      for (const entry of await this.journal.chunkEntries(id)) {
+        const outcome = this.held.get(entry.key);
+        if (!outcome) continue;
+        this.held.delete(entry.key);
+        await this.finishOutcome(outcome);
+      }
+  }
+
   private async finishRun(key: string, run: WorkflowRun): Promise<void> {
     const entry = await this.journal.entry(key);
-    if (!entry || entry.finished) return;
-    const finished = await this.finishOutcome(runOutcome(entry, run));
+    if (!entry || entry.finished || this.held.has(key)) return;
+    let finished = true;
+    // A second run may still land for this input: hold its outcome until the watch ends.
+    if (entry.chunkId && this.watch.has(entry.chunkId)) this.held.set(key, runOutcome(entry, run));
+    else finished = await this.finishOutcome(runOutcome(entry, run));
     if (!finished) return;
     this.runs.delete(run.id);
     if (run.batchId && this.batches.has(run.batchId)) {
@@ -560,7 +630,9 @@ class Runner {
   }
 
   /** Records an outcome in the journal, then hands it out; false if it was already there. */
-  private async finishOutcome(outcome: BatchOutcome): Promise<boolean> {
+  private async finishOutcome(reached: BatchOutcome): Promise<boolean> {
+    const duplicates = await this.journal.duplicatesOf(reached.key);
+    const outcome = duplicates.length > 0 ? { ...reached, duplicateRuns: duplicates } : reached;
     if (!(await this.journal.finish(outcome))) return false;
     this.tally.stats.inFlight--;
     for (const wake of this.roomWaiters.splice(0)) wake();

@@ -26,6 +26,10 @@ export interface BatchStats {
   reconciled: number;
   /** Ambiguous submissions that turned out to have created their runs. */
   reconciledApplied: number;
+  /** Second runs found (a submission applied after it was sent again), and how many were cancelled. */
+  duplicateRuns: number;
+  /** Second runs the runner cancelled. */
+  duplicateRunsCancelled: number;
   /** Submission requests allowed in flight now (AIMD). */
   concurrency: number;
   /** Milliseconds left in a rate-limit pause, 0 when none. */
@@ -61,6 +65,11 @@ export interface BatchSummary {
   retries: number;
   /** Ambiguous submissions checked against the server. */
   reconciled: number;
+  /**
+   * Second runs of inputs, found among the runs of submissions that were sent again (the
+   * server applied the first attempt late), each reported in its input's `duplicateRuns`.
+   */
+  duplicateRuns: { found: number; cancelled: number };
   /** Outcomes that came from the journal of an earlier process. */
   resumed: number;
   /** How long the job ran in this process, in milliseconds. */
@@ -77,6 +86,7 @@ export function createTally(startedAt: number) {
   const byStatus: Partial<Record<OutcomeStatus, number>> = {};
   const failures: BatchSummary["failures"] = [];
   let resumed = 0;
+  const duplicates = { found: 0, cancelled: 0 };
   const stats: BatchStats = {
     read: 0,
     uploaded: 0,
@@ -89,6 +99,8 @@ export function createTally(startedAt: number) {
     retries: 0,
     reconciled: 0,
     reconciledApplied: 0,
+    duplicateRuns: 0,
+    duplicateRunsCancelled: 0,
     concurrency: 0,
     pausedMs: 0,
     startedAt,
@@ -97,6 +109,11 @@ export function createTally(startedAt: number) {
     stats,
     record(outcome: BatchOutcome) {
       stats.finished++;
+      // Counted from the outcomes, so duplicates reported before a resume count too.
+      for (const duplicate of outcome.duplicateRuns ?? []) {
+        duplicates.found++;
+        if (duplicate.cancelled) duplicates.cancelled++;
+      }
       byStatus[outcome.status] = (byStatus[outcome.status] ?? 0) + 1;
       if (outcome.status === "DUPLICATE") stats.duplicates++;
       if (outcome.fromJournal) resumed++;
@@ -122,6 +139,7 @@ export function createTally(startedAt: number) {
         submitRequests: stats.submitRequests,
         retries: stats.retries,
         reconciled: stats.reconciled,
+        duplicateRuns: { found: duplicates.found, cancelled: duplicates.cancelled },
         resumed,
         durationMs: now - startedAt,
         submittedPerSecond: stats.submitted / seconds,

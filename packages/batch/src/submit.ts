@@ -38,8 +38,19 @@ export interface SubmitJob {
   priority?: number;
   metadata?: Record<string, unknown>;
   reconcileDelayMs: number;
+  /** The longest a request can be in flight: its timeout. */
+  attemptTimeoutMs: number;
   /** How far before a request's send time (on the server's clock) its runs may be stamped. */
   skewMs: number;
+  /**
+   * Called before a chunk is sent again after an attempt (sent at `attemptAt`) that was not
+   * found applied: that attempt may still land, so the chunk's runs are watched.
+   */
+  watch(id: string, attemptAt: number): Promise<void>;
+  /** Runs of a chunk found beyond those recorded for its inputs: second runs. */
+  extraRuns(id: string, inputs: ChunkInput[], runs: Sighting[]): Promise<void>;
+  /** Batches of a chunk found beyond the one recorded for it: second runs of each input. */
+  extraBatches(id: string, batchIds: string[]): Promise<void>;
   /**
    * Called with the runs a chunk of `size` inputs created (a batch id, or run ids per key),
    * and when it was sent, on the server's clock.
@@ -93,8 +104,13 @@ export async function submitChunk(
 ): Promise<void> {
   const id = restored?.id ?? chunkIdOf(inputs);
   if (restored) {
-    const found = await reconcile(job, id, inputs, restored.attemptAt, 0);
+    // The process that sent it may have died with the request in flight: the server can
+    // still apply it, until the request would have timed out and the reconcile delay after.
+    const inFlightUntil = restored.attemptAt + job.attemptTimeoutMs + job.reconcileDelayMs;
+    const wait = Math.max(0, inFlightUntil - job.ctx.clock.now());
+    const found = await reconcile(job, id, inputs, restored.attemptAt, wait);
     if (found) return resendMissing(job, found);
+    await job.watch(id, restored.attemptAt);
   }
   for (;;) {
     // Until the server's clock is known, look far back when reconciling: a local clock
@@ -119,6 +135,8 @@ export async function submitChunk(
     if (result.ambiguous) {
       const found = await reconcile(job, id, inputs, attemptAt, job.reconcileDelayMs);
       if (found) return resendMissing(job, found);
+      // Not applied yet, but the server may still apply it: watch for a second set of runs.
+      await job.watch(id, attemptAt);
       continue;
     }
     const error = result.error;
@@ -257,6 +275,7 @@ async function findChunk(
 ): Promise<Found | undefined> {
   const since = attemptAt - job.skewMs;
   const mine: Sighting[] = [];
+  const batches: string[] = [];
   let pageToken: string | undefined;
   do {
     const result = await call(
@@ -288,22 +307,32 @@ async function findChunk(
         break;
       }
       if (job.mode === "runs" ? summary.batchId : !summary.batchId) continue;
-      const sighting = await sight(job, summary.batchId ?? summary.id, summary.id);
+      const tag = summary.batchId ?? summary.id;
+      // A batch is seen once per run of it: one look is enough.
+      if (job.mode === "batch" && batches.includes(tag)) continue;
+      const sighting = await sight(job, tag, summary.id);
       if (sighting?.chunk !== id) continue;
-      if (job.mode === "batch") {
-        const batchId = summary.batchId as string;
-        await job.journal.chunkSubmitted(id, { batchId });
-        job.submitted({ batchId }, inputs.length, attemptAt);
-        return { missing: [] };
-      }
-      mine.push(sighting);
+      if (job.mode === "batch") batches.push(tag);
+      else mine.push(sighting);
     }
     pageToken = older ? undefined : result.data.nextPageToken;
   } while (pageToken);
-  if (job.mode === "batch" || mine.length === 0) return undefined;
+  if (job.mode === "batch") {
+    const [batchId, ...extra] = batches;
+    if (!batchId) return undefined;
+    await job.journal.chunkSubmitted(id, { batchId });
+    job.submitted({ batchId }, inputs.length, attemptAt);
+    // Two attempts both applied: the second batch is a second run of every input.
+    if (extra.length > 0) await job.extraBatches(id, extra);
+    return { missing: [] };
+  }
+  if (mine.length === 0) return undefined;
   const pairs = matchRuns(inputs, mine);
   await job.journal.chunkSubmitted(id, { runs: pairs });
   job.submitted({ runs: pairs }, pairs.length, attemptAt);
+  const paired = new Set(pairs.map(([, runId]) => runId));
+  const extra = mine.filter((run) => !paired.has(run.runId));
+  if (extra.length > 0) await job.extraRuns(id, inputs, extra);
   const matched = new Set(pairs.map(([key]) => key));
   return { missing: inputs.filter((input) => !matched.has(input.key)) };
 }
@@ -313,7 +342,11 @@ async function findChunk(
  * are skipped, the rest are fetched once and remembered, so reconciliations that look at the
  * same recent runs do not fetch them again.
  */
-async function sight(job: SubmitJob, tag: string, runId: string): Promise<Sighting | undefined> {
+export async function sight(
+  job: SubmitJob,
+  tag: string,
+  runId: string,
+): Promise<Sighting | undefined> {
   const { seen } = job.reconciler;
   const known = seen.get(tag);
   if (known) return known;
@@ -391,9 +424,19 @@ export function matchRuns(inputs: ChunkInput[], runs: Sighting[]): Array<[string
   const rest = [...left].sort((a, b) =>
     (a.fileName ?? "").localeCompare(b.fileName ?? "", "en", { numeric: true }),
   );
-  texts.forEach((input, i) => {
-    const run = rest[i];
-    if (run) pairs.push([input.key, run.runId]);
+  // The API names raw texts `raw_text_<n>.txt` in request order: pair by that number when
+  // every name has it (a partial set, or two attempts of one request, pair right), else by
+  // sorted name. Two runs of one name: the first pairs, the other is a second run.
+  const numbered = rest.map((run) => Number(/^raw_text_(\d+)\.txt$/.exec(run.fileName ?? "")?.[1]));
+  const byNumber = numbered.every((n) => n >= 1);
+  const taken = new Set<string>();
+  rest.forEach((run, i) => {
+    const name = run.fileName ?? run.runId;
+    if (taken.has(name)) return;
+    const input = byNumber ? texts[(numbered[i] as number) - 1] : texts[taken.size];
+    if (!input) return;
+    taken.add(name);
+    pairs.push([input.key, run.runId]);
   });
   return pairs;
 }

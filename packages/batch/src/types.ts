@@ -46,6 +46,17 @@ export interface BatchOutcome {
   finishedAt: string;
   /** True when the outcome was read from the journal of an earlier process (on resume). */
   fromJournal?: boolean;
+  /**
+   * Second runs the input got: a submission the server applied after the runner had given up
+   * on it and sent it again (the API has no idempotency key). Each was cancelled while the
+   * API allowed it; `runId` stays this input's one outcome.
+   */
+  duplicateRuns?: Array<{
+    /** The extra run. */
+    runId: string;
+    /** Whether it was cancelled (false: it had finished already, or the cancel failed). */
+    cancelled: boolean;
+  }>;
 }
 
 /**

@@ -163,6 +163,13 @@ describe("extendkit batch run", () => {
       ...base(),
       "--mode",
       "runs",
+      // Short, so the resume waits out the killed process's requests quickly.
+      "--timeout",
+      "2000",
+      "--reconcile-delay",
+      "200",
+      "--duplicate-watch",
+      "1000",
       "--out",
       out,
       join(dir, "inv-*.txt"),

@@ -42,6 +42,7 @@ describe.each(["runs", "batch"] as const)(
         out: join(dir, "results.jsonl"),
         pollIntervalMs: 100,
         reconcileDelayMs: 50,
+        duplicateWatchMs: 500,
         retry: { baseDelayMs: 20, maxDelayMs: 200 },
         random: seeded(1),
       });

@@ -140,6 +140,45 @@ describe("Gate", () => {
     expect(g.inFlight).toBe(0);
   });
 
+  it("holds the process open while a caller waits out a pause, and lets go once none waits", async () => {
+    vi.useRealTimers();
+    const timers: NodeJS.Timeout[] = [];
+    const realSetTimeout = globalThis.setTimeout;
+    const spy = vi.spyOn(globalThis, "setTimeout").mockImplementation(((
+      callback: () => void,
+      ms: number,
+    ) => {
+      const timer = realSetTimeout(callback, ms);
+      timers.push(timer);
+      return timer;
+    }) as typeof setTimeout);
+    const cleared: unknown[] = [];
+    const realClearTimeout = globalThis.clearTimeout;
+    const clearSpy = vi.spyOn(globalThis, "clearTimeout").mockImplementation(((
+      timer: NodeJS.Timeout,
+    ) => {
+      cleared.push(timer);
+      realClearTimeout(timer);
+    }) as typeof clearTimeout);
+    try {
+      const g = new Gate({ maxConcurrency: 2 });
+      g.throttled(60_000);
+      const controller = new AbortController();
+      const waiting = g.acquire(controller.signal);
+      // The pause timer is the only thing left when every task waits here: if it did not
+      // hold the event loop open, the process would exit with the job unfinished.
+      expect(timers).toHaveLength(1);
+      expect(timers[0]?.hasRef()).toBe(true);
+      controller.abort(new Error("stop"));
+      await expect(waiting).rejects.toThrow("stop");
+      // Nobody waits: the timer is cleared, so a stopped job does not wait a minute to exit.
+      expect(cleared).toContain(timers[0]);
+    } finally {
+      spy.mockRestore();
+      clearSpy.mockRestore();
+    }
+  });
+
   it("refuses a concurrency below 1", () => {
     expect(() => new Gate({ maxConcurrency: 0 })).toThrow(RangeError);
   });

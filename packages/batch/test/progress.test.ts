@@ -14,6 +14,8 @@ const stats = (over: Partial<BatchStats> = {}): BatchStats => ({
   retries: 0,
   reconciled: 0,
   reconciledApplied: 0,
+  duplicateRuns: 0,
+  duplicateRunsCancelled: 0,
   concurrency: 4,
   pausedMs: 0,
   startedAt: 0,
@@ -64,6 +66,7 @@ describe("summaryText", () => {
         submitRequests: 1,
         retries: 4,
         reconciled: 1,
+        duplicateRuns: { found: 0, cancelled: 0 },
         resumed: 0,
         durationMs: 2000,
         submittedPerSecond: 1,
@@ -77,5 +80,27 @@ describe("summaryText", () => {
     );
     expect(text).toContain("  ERROR /a.pdf: Cannot read /a.pdf");
     expect(text).toContain("results: out.jsonl");
+    expect(text).not.toContain("duplicate run");
+  });
+
+  it("reports duplicate runs, cancelled or not", () => {
+    const text = summaryText({
+      total: 3,
+      byStatus: { PROCESSED: 3 },
+      failures: [],
+      failed: 0,
+      submitted: 3,
+      submitRequests: 2,
+      retries: 1,
+      reconciled: 1,
+      duplicateRuns: { found: 3, cancelled: 2 },
+      resumed: 0,
+      durationMs: 2000,
+      submittedPerSecond: 1,
+      finishedPerSecond: 1.5,
+    });
+    expect(text).toContain(
+      "3 duplicate run(s) found (submissions the server applied after they were sent again): 2 cancelled, 1 could not be (already finished)",
+    );
   });
 });

@@ -1,0 +1,200 @@
+import type { WorkflowRunSummary } from "@extendkit/core";
+import { call } from "./call.js";
+import type { DuplicateRun } from "./journal.js";
+import {
+  type ChunkInput,
+  KEY_FIELD,
+  matchRuns,
+  type Sighting,
+  type SubmitJob,
+  sight,
+} from "./submit.js";
+
+/** A chunk under watch: since when its runs may land, and until when it is watched. */
+interface Watch {
+  since: number;
+  until: number;
+}
+
+/**
+ * Finds and repairs second runs. The API has no idempotency key: a submission the server
+ * applies after the runner gave up on it and sent it again gives its inputs a second run.
+ * Such chunks are watched: their runs are looked for (by the chunk id, or the input keys, in
+ * their metadata) and any run beyond the recorded one of each input is cancelled while the
+ * API allows it and recorded in the journal against its input, which reports it.
+ */
+export class DuplicateWatch {
+  private readonly watches = new Map<string, Watch>();
+  private readonly doneBatches = new Set<string>();
+
+  constructor(
+    private readonly job: SubmitJob,
+    private readonly windowMs: number,
+    private readonly onDuplicate: (duplicate: DuplicateRun & { key: string }) => void,
+  ) {}
+
+  /** Whether a chunk is watched: its inputs' outcomes wait for the watch to end. */
+  has(chunkId: string): boolean {
+    return this.watches.has(chunkId);
+  }
+
+  get size(): number {
+    return this.watches.size;
+  }
+
+  /** Watches `id` for runs of an attempt sent at `attemptAt` (server clock). */
+  async add(id: string, attemptAt: number): Promise<void> {
+    const until = attemptAt + this.windowMs;
+    await this.job.journal.watchChunk(id, until);
+    const watch = this.watches.get(id);
+    this.watches.set(id, {
+      since: Math.min(watch?.since ?? attemptAt, attemptAt),
+      until: Math.max(watch?.until ?? until, until),
+    });
+  }
+
+  /** Watches kept in the journal by an earlier process. */
+  restore(watched: Array<{ id: string; until: number }>): void {
+    for (const { id, until } of watched)
+      this.watches.set(id, { since: until - this.windowMs, until });
+  }
+
+  /**
+   * Looks for second runs of every watched chunk whose own runs are recorded, then ends the
+   * watches that are over (after that last look). Resolves to the chunks whose watch ended.
+   */
+  async scan(): Promise<string[]> {
+    if (this.watches.size === 0) return [];
+    const { job } = this;
+    const open = new Map((await job.journal.openChunks()).map((chunk) => [chunk.id, chunk]));
+    const ended: string[] = [];
+    // A chunk still being sent or checked has runs nobody recorded yet, which are not second
+    // runs; one with no input left open has nobody to report to.
+    const ready = new Map<string, Watch>();
+    for (const [id, watch] of this.watches) {
+      const chunk = open.get(id);
+      if (!chunk) ended.push(id);
+      else if (chunk.state === "submitted") ready.set(id, watch);
+    }
+    if (ready.size > 0) {
+      const since = Math.min(...[...ready.values()].map((w) => w.since)) - job.skewMs;
+      const runs = new Map<string, Sighting[]>();
+      const batches = new Map<string, string[]>();
+      const looked = new Set<string>();
+      for await (const summary of this.createdSince(since)) {
+        const tag = job.mode === "batch" ? summary.batchId : summary.id;
+        if (!tag || looked.has(tag) || this.doneBatches.has(tag)) continue;
+        looked.add(tag);
+        // Recorded runs and batches are this job's own, never second runs.
+        if (job.mode === "batch" ? await job.journal.chunkOfBatch(tag) : summary.batchId) continue;
+        if (job.mode === "runs" && (await job.journal.keyOfRun(tag))) continue;
+        const sighting = await sight(job, tag, summary.id);
+        const chunk = sighting?.chunk;
+        if (!sighting || !chunk || !ready.has(chunk)) continue;
+        if (job.mode === "batch") batches.set(chunk, [...(batches.get(chunk) ?? []), tag]);
+        else runs.set(chunk, [...(runs.get(chunk) ?? []), sighting]);
+      }
+      for (const [id, found] of runs)
+        await this.extraRuns(id, await job.journal.chunkEntries(id), found);
+      for (const [id, found] of batches) await this.extraBatches(id, found);
+      const now = job.ctx.clock.now();
+      for (const [id, watch] of ready) if (watch.until <= now) ended.push(id);
+    }
+    for (const id of ended) {
+      this.watches.delete(id);
+      await job.journal.endWatch(id);
+    }
+    return ended;
+  }
+
+  /** Second runs of a runs-mode chunk: each paired with its input, cancelled, recorded. */
+  async extraRuns(_id: string, inputs: ChunkInput[], runs: Sighting[]): Promise<void> {
+    for (const [key, runId] of matchRuns(inputs, runs)) await this.repair(key, runId);
+  }
+
+  /** Second batches of a batch-mode chunk: every run in them is a second run of its input. */
+  async extraBatches(_id: string, batchIds: string[]): Promise<void> {
+    for (const batchId of batchIds) {
+      if (this.doneBatches.has(batchId)) continue;
+      let token: string | undefined;
+      do {
+        const page = await this.list({
+          batchId,
+          maxPageSize: 100,
+          ...(token ? { nextPageToken: token } : {}),
+        });
+        for (const summary of page.workflowRuns) {
+          const run = await this.read(summary.id);
+          const key = run?.metadata?.[KEY_FIELD];
+          if (typeof key === "string") await this.repair(key, summary.id);
+        }
+        token = page.nextPageToken;
+      } while (token);
+      this.doneBatches.add(batchId);
+    }
+  }
+
+  /** Cancels a second run (a finished one cannot be) and records it against its input. */
+  private async repair(key: string, runId: string): Promise<void> {
+    const { job } = this;
+    // Never an input's own run, and each second run once.
+    if (await job.journal.keyOfRun(runId)) return;
+    if ((await job.journal.duplicatesOf(key)).some((d) => d.runId === runId)) return;
+    const result = await call(
+      job.ctx,
+      (signal) =>
+        job.client.POST("/workflow_runs/{workflowRunId}/cancel", {
+          signal,
+          params: { path: { workflowRunId: runId } },
+        }),
+      false,
+    );
+    const duplicate = { key, runId, cancelled: result.ok };
+    await job.journal.addDuplicate(duplicate);
+    this.onDuplicate(duplicate);
+  }
+
+  /** The workflow's runs created since `since` (server clock), newest first. */
+  private async *createdSince(since: number): AsyncGenerator<WorkflowRunSummary> {
+    let token: string | undefined;
+    do {
+      const page = await this.list({
+        workflowId: this.job.workflowId,
+        sortBy: "createdAt",
+        sortDir: "desc",
+        maxPageSize: 1000,
+        ...(token ? { nextPageToken: token } : {}),
+      });
+      for (const summary of page.workflowRuns) {
+        if (Date.parse(summary.createdAt) < since) return;
+        yield summary;
+      }
+      token = page.nextPageToken;
+    } while (token);
+  }
+
+  private async list(query: Record<string, string | number>) {
+    const { job } = this;
+    const result = await call(
+      job.readCtx,
+      (signal) => job.client.GET("/workflow_runs", { signal, params: { query } }),
+      false,
+    );
+    if (!result.ok) throw result.error;
+    return result.data;
+  }
+
+  private async read(runId: string) {
+    const { job } = this;
+    const result = await call(
+      job.readCtx,
+      (signal) =>
+        job.client.GET("/workflow_runs/{workflowRunId}", {
+          signal,
+          params: { path: { workflowRunId: runId } },
+        }),
+      false,
+    );
+    return result.ok ? result.data.workflowRun : undefined;
+  }
+}
