@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createClient } from "@extendkit/core";
 import { type Emulator, startEmulator } from "@extendkit/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BatchOutcome } from "../src/index.js";
@@ -196,6 +197,122 @@ describe("extendkit batch run", () => {
     expect(new Set(lines.map((l) => l.key)).size).toBe(N);
     expect(new Set(lines.map((l) => l.runId))).toEqual(new Set(runs.map((r) => r.id)));
     expect(lines.some((l) => l.fromJournal)).toBe(true);
+  });
+});
+
+describe("extendkit batch run against a rate-limited API", () => {
+  let limited: Emulator;
+  beforeAll(async () => {
+    // Reads and submissions limited, and a third of the submissions refused with
+    // Retry-After: 2 besides: real waits, with the reads and the submissions paused at once.
+    limited = await startEmulator({ port: 0, concurrency: 8, rateLimit: { get: 50, run: 2 } });
+    await setFaults(limited, 21, [
+      { type: "rate-limit", retryAfter: 2, probability: 0.3, operations: ["runWorkflow"] },
+    ]);
+  });
+  afterAll(async () => {
+    await limited.close();
+  });
+
+  it("finishes 1,000 inputs behind 429s with Retry-After 2: exit 0 and 1,000 lines", async () => {
+    const dir = scratch();
+    const N = 1000;
+    for (let i = 0; i < N; i++)
+      writeFileSync(join(dir, `r-${String(i).padStart(4, "0")}.txt`), `Invoice #R-${i}\n`);
+    const out = join(dir, "results.jsonl");
+    const { code, stderr } = await cli(
+      [
+        "batch",
+        "run",
+        "-w",
+        limited.seed.workflowId,
+        "--base-url",
+        limited.url,
+        "--poll-interval",
+        "200",
+        "--progress",
+        "none",
+        "--mode",
+        "runs",
+        "--out",
+        out,
+        join(dir, "r-*.txt"),
+      ],
+      { env: { EXTEND_API_KEY: limited.token } },
+    ).finished;
+    expect(stderr).toContain(`${N} inputs: PROCESSED ${N}`);
+    expect(code).toBe(0);
+    const lines = results(out);
+    expect(lines).toHaveLength(N);
+    expect(new Set(lines.map((l) => l.key)).size).toBe(N);
+    expect(await serverRuns(limited, limited.seed.workflowId)).toHaveLength(N);
+  });
+});
+
+describe("extendkit batch run killed during its first submissions", () => {
+  it("resumed at once, three times over, 500 inputs end with one run each", async () => {
+    const dir = scratch();
+    const N = 500;
+    for (let i = 0; i < N; i++)
+      writeFileSync(join(dir, `k-${String(i).padStart(3, "0")}.txt`), `Invoice #F-${i}\n`);
+    // A workflow of its own, so the runs counted are this test's.
+    const created = await createClient({
+      token: emulator.token,
+      baseUrl: emulator.url,
+      throwOnError: true,
+    }).POST("/workflows", { body: { name: "Killed during its first submissions" } });
+    const workflowId = created.data.workflow.id;
+    const out = join(dir, "results.jsonl");
+    const args = [
+      "batch",
+      "run",
+      "-w",
+      workflowId,
+      ...base(),
+      "--mode",
+      "runs",
+      "--timeout",
+      "3000",
+      "--reconcile-delay",
+      "300",
+      "--duplicate-watch",
+      "2000",
+      "--out",
+      out,
+      join(dir, "k-*.txt"),
+    ];
+    // Every submission is applied a second and a half after it arrives, whether or not the
+    // client is still there: a process killed while it waits leaves it to land afterwards.
+    // The latency rule is a counter of submissions that arrived.
+    const MARK = 100_000;
+    await setFaults(emulator, 31, [
+      { type: "slow-apply", ms: 1500, operations: ["runWorkflow"] },
+      { type: "latency", ms: 0, count: MARK, operations: ["runWorkflow"] },
+    ]);
+    const arrived = async () => {
+      const response = await fetch(`${emulator.url}/_emulator/faults`, {
+        headers: { authorization: `Bearer ${emulator.token}` },
+      });
+      const { rules } = (await response.json()) as { rules: Array<{ count?: number }> };
+      return MARK - (rules.find((r) => r.count !== undefined)?.count ?? MARK);
+    };
+    for (let round = 0; round < 3; round++) {
+      const before = await arrived();
+      const run = cli(round === 0 ? args : [...args, "--resume"], { env: env() });
+      // Killed as soon as its first submission reaches the server.
+      await waitFor(run.child, async () => (await arrived()) > before);
+      run.child.kill("SIGKILL");
+      expect((await run.finished).signal).toBe("SIGKILL");
+    }
+    const last = await cli([...args, "--resume"], { env: env() }).finished;
+    expect(last.stderr).toContain(`${N} inputs: PROCESSED ${N}`);
+    expect(last.code).toBe(0);
+    await setFaults(emulator, 31, []);
+    const runs = await serverRuns(emulator, workflowId);
+    expect(runs).toHaveLength(N);
+    const lines = results(out);
+    expect(lines).toHaveLength(N);
+    expect(new Set(lines.map((l) => l.runId))).toEqual(new Set(runs.map((r) => r.id)));
   });
 });
 
