@@ -53,10 +53,18 @@ export class DuplicateWatch {
     });
   }
 
-  /** Watches kept in the journal by an earlier process. */
+  /**
+   * Watches kept in the journal by an earlier process. Only their end is journaled: an
+   * earlier attempt of the same chunk was sent at most a timeout and a reconcile delay
+   * before the one the end was counted from.
+   */
   restore(watched: Array<{ id: string; until: number }>): void {
+    const { attemptTimeoutMs, reconcileDelayMs } = this.job;
     for (const { id, until } of watched)
-      this.watches.set(id, { since: until - this.windowMs, until });
+      this.watches.set(id, {
+        since: until - this.windowMs - attemptTimeoutMs - reconcileDelayMs,
+        until,
+      });
   }
 
   /**

@@ -31,6 +31,7 @@ export {
   type BatchJournal,
   type ClaimResult,
   createMemoryJournal,
+  type DuplicateRun,
   type JournalChunk,
   type JournalEntry,
   JournalExistsError,
