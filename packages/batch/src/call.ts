@@ -59,24 +59,37 @@ export interface CallContext {
 /**
  * The offset between the server's clock and ours. Times compared with the server's
  * timestamps (when looking for runs a request may have created) are taken on its clock, so a
- * skewed local clock cannot hide them.
+ * skewed local clock cannot hide them. A `Date` header has whole seconds: each answer bounds
+ * the offset (the server stamped it at a time in [date, date + 1 s), between the request's
+ * send and the answer's arrival), and the bounds narrow with every answer, to a few
+ * milliseconds on a fast link.
  */
 export class ServerClock {
-  private offsetMs = 0;
+  private lo = Number.NEGATIVE_INFINITY;
+  private hi = Number.POSITIVE_INFINITY;
   /** Whether an answer has told the server's time yet. */
   known = false;
 
   /** Now, on the server's clock. */
   now(): number {
-    return Date.now() + this.offsetMs;
+    return Date.now() + (this.known ? (this.lo + this.hi) / 2 : 0);
   }
 
-  observe(response: Response | undefined): void {
+  /** Learns from an answer's `Date` header; `sentAt` is when its request went out (local). */
+  observe(response: Response | undefined, sentAt: number = Date.now()): void {
     const date = response?.headers.get("date");
     const at = date ? Date.parse(date) : Number.NaN;
-    // The header has whole seconds: the middle of that second is the best guess.
     if (Number.isNaN(at)) return;
-    this.offsetMs = at + 500 - Date.now();
+    const lo = at - Date.now();
+    const hi = at + 1000 - sentAt;
+    // Bounds that do not meet mean a clock moved (ours or the server's): start over.
+    if (lo > this.hi || hi < this.lo) {
+      this.lo = lo;
+      this.hi = hi;
+    } else {
+      this.lo = Math.max(this.lo, lo);
+      this.hi = Math.min(this.hi, hi);
+    }
     this.known = true;
   }
 }
@@ -85,7 +98,7 @@ type Answer<T> = { data?: T; error?: unknown; response?: Response };
 
 // A 500, 502, 504 or 408 says the server got the request and something went wrong after:
 // for a request that creates runs, the runs may exist.
-const AMBIGUOUS_STATUSES = new Set([408, 500, 502, 504]);
+export const AMBIGUOUS_STATUSES: ReadonlySet<number> = new Set([408, 500, 502, 504]);
 
 /**
  * Sends a request through the gate with the runner's retry rules. `createsRuns` marks the
@@ -109,6 +122,7 @@ export async function call<T>(
     const request = new AbortController();
     const abort = () => request.abort(ctx.signal.reason);
     ctx.signal.addEventListener("abort", abort, { once: true });
+    const sentAt = Date.now();
     try {
       answer = await send(request.signal);
     } catch (error) {
@@ -118,7 +132,7 @@ export async function call<T>(
       gate.release();
     }
     ctx.signal.throwIfAborted();
-    ctx.clock.observe(answer?.response);
+    ctx.clock.observe(answer?.response, sentAt);
     if (answer && !answer.error && answer.response?.ok !== false) {
       gate.success();
       budget.earn();

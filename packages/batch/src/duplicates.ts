@@ -26,6 +26,7 @@ interface Watch {
 export class DuplicateWatch {
   private readonly watches = new Map<string, Watch>();
   private readonly doneBatches = new Set<string>();
+  private readonly repairing = new Set<string>();
 
   constructor(
     private readonly job: SubmitJob,
@@ -42,13 +43,16 @@ export class DuplicateWatch {
     return this.watches.size;
   }
 
-  /** Watches `id` for runs of an attempt sent at `attemptAt` (server clock). */
-  async add(id: string, attemptAt: number): Promise<void> {
-    const until = attemptAt + this.windowMs;
+  /**
+   * Watches `id` for runs of attempts begun at `since`, until `windowMs` after the last send
+   * that may still be applied (server clock).
+   */
+  async add(id: string, since: number, lastSentAt: number): Promise<void> {
+    const until = lastSentAt + this.windowMs;
     await this.job.journal.watchChunk(id, until);
     const watch = this.watches.get(id);
     this.watches.set(id, {
-      since: Math.min(watch?.since ?? attemptAt, attemptAt),
+      since: Math.min(watch?.since ?? since, since),
       until: Math.max(watch?.until ?? until, until),
     });
   }
@@ -105,8 +109,9 @@ export class DuplicateWatch {
       for (const [id, found] of runs)
         await this.extraRuns(id, await job.journal.chunkEntries(id), found);
       for (const [id, found] of batches) await this.extraBatches(id, found);
+      // The watch as it is now: a reconciliation may have extended it during this scan.
       const now = job.ctx.clock.now();
-      for (const [id, watch] of ready) if (watch.until <= now) ended.push(id);
+      for (const id of ready.keys()) if ((this.watches.get(id)?.until ?? 0) <= now) ended.push(id);
     }
     for (const id of ended) {
       this.watches.delete(id);
@@ -115,9 +120,19 @@ export class DuplicateWatch {
     return ended;
   }
 
-  /** Second runs of a runs-mode chunk: each paired with its input, cancelled, recorded. */
+  /**
+   * Second runs of a runs-mode chunk: each paired with its input, cancelled, recorded. Several
+   * late attempts give an input several second runs: pairing repeats until none is left.
+   */
   async extraRuns(_id: string, inputs: ChunkInput[], runs: Sighting[]): Promise<void> {
-    for (const [key, runId] of matchRuns(inputs, runs)) await this.repair(key, runId);
+    let left = runs;
+    while (left.length > 0) {
+      const pairs = matchRuns(inputs, left);
+      if (pairs.length === 0) break;
+      for (const [key, runId] of pairs) await this.repair(key, runId);
+      const paired = new Set(pairs.map(([, runId]) => runId));
+      left = left.filter((run) => !paired.has(run.runId));
+    }
   }
 
   /** Second batches of a batch-mode chunk: every run in them is a second run of its input. */
@@ -133,7 +148,9 @@ export class DuplicateWatch {
         });
         for (const summary of page.workflowRuns) {
           const run = await this.read(summary.id);
-          const key = run?.metadata?.[KEY_FIELD];
+          // Not read: the batch is looked at again by the next scan, not skipped.
+          if (!run) throw new Error(`Could not read run ${summary.id} of batch ${batchId}.`);
+          const key = run.metadata?.[KEY_FIELD];
           if (typeof key === "string") await this.repair(key, summary.id);
         }
         token = page.nextPageToken;
@@ -145,21 +162,33 @@ export class DuplicateWatch {
   /** Cancels a second run (a finished one cannot be) and records it against its input. */
   private async repair(key: string, runId: string): Promise<void> {
     const { job } = this;
-    // Never an input's own run, and each second run once.
-    if (await job.journal.keyOfRun(runId)) return;
+    // Never an input's own run, and each second run once, even when a reconciliation and a
+    // scan find it at the same time.
+    if (this.repairing.has(runId) || (await job.journal.keyOfRun(runId))) return;
     if ((await job.journal.duplicatesOf(key)).some((d) => d.runId === runId)) return;
-    const result = await call(
-      job.ctx,
-      (signal) =>
-        job.client.POST("/workflow_runs/{workflowRunId}/cancel", {
-          signal,
-          params: { path: { workflowRunId: runId } },
-        }),
-      false,
-    );
-    const duplicate = { key, runId, cancelled: result.ok };
-    await job.journal.addDuplicate(duplicate);
-    this.onDuplicate(duplicate);
+    this.repairing.add(runId);
+    try {
+      const result = await call(
+        job.ctx,
+        (signal) =>
+          job.client.POST("/workflow_runs/{workflowRunId}/cancel", {
+            signal,
+            params: { path: { workflowRunId: runId } },
+          }),
+        false,
+      );
+      // A refused cancel may be the retry of one whose answer was lost: the run says.
+      const status = result.ok ? "CANCELLED" : (await this.read(runId))?.status;
+      const duplicate = {
+        key,
+        runId,
+        cancelled: status === "CANCELLED" || status === "CANCELLING",
+      };
+      await job.journal.addDuplicate(duplicate);
+      this.onDuplicate(duplicate);
+    } finally {
+      this.repairing.delete(runId);
+    }
   }
 
   /** The workflow's runs created since `since` (server clock), newest first. */

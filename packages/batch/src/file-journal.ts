@@ -74,8 +74,9 @@ export function openFileJournal(path: string): BatchJournal {
   db.exec(SCHEMA);
   // Journals written before duplicate watching have no watch column: add it.
   const columns = db.prepare("PRAGMA table_info(chunks)").all() as Array<{ name: string }>;
-  if (!columns.some((c) => c.name === "watch_until"))
-    db.exec("ALTER TABLE chunks ADD COLUMN watch_until INTEGER");
+  for (const column of ["watch_until", "in_flight_until"])
+    if (!columns.some((c) => c.name === column))
+      db.exec(`ALTER TABLE chunks ADD COLUMN ${column} INTEGER`);
   const statements = new Map<string, Database.Statement>();
   const sql = (text: string) => {
     let statement = statements.get(text);
@@ -142,6 +143,9 @@ export function openFileJournal(path: string): BatchJournal {
         for (const key of keys) assign.run(id, key);
       })();
     },
+    async chunkInFlight(id, until) {
+      sql("UPDATE chunks SET in_flight_until = ? WHERE id = ?").run(until, id);
+    },
     async chunkSubmitted(id, result) {
       db.transaction(() => {
         sql("UPDATE chunks SET state = 'submitted', batch_id = ? WHERE id = ?").run(
@@ -193,6 +197,7 @@ export function openFileJournal(path: string): BatchJournal {
         state: "pending" | "submitted";
         batch_id: string | null;
         attempt_at: number;
+        in_flight_until: number | null;
       }>;
       return rows.map(
         (r): JournalChunk => ({
@@ -200,6 +205,7 @@ export function openFileJournal(path: string): BatchJournal {
           state: r.state,
           attemptAt: r.attempt_at,
           ...(r.batch_id ? { batchId: r.batch_id } : {}),
+          ...(r.in_flight_until !== null ? { inFlightUntil: r.in_flight_until } : {}),
         }),
       );
     },

@@ -41,6 +41,11 @@ export interface JournalChunk {
   batchId?: string;
   /** When it was (last) sent, in ms since the epoch on the server's clock. */
   attemptAt: number;
+  /**
+   * Until when a request of it may still be in flight (server clock): its last send plus
+   * the timeout; 0 once that request was answered. Absent in journals of earlier versions.
+   */
+  inFlightUntil?: number;
 }
 
 /**
@@ -94,6 +99,11 @@ export interface BatchJournal {
   setFile(key: string, fileId: string): Promise<void>;
   /** Records a submission and its inputs before it is sent. */
   beginChunk(chunk: { id: string; attemptAt: number; keys: string[] }): Promise<void>;
+  /**
+   * Records until when a request of a submission may still be in flight (server clock),
+   * before each send; 0 once a request was answered for sure.
+   */
+  chunkInFlight(id: string, until: number): Promise<void>;
   /** Records the runs a submission created: a batch id, or each input's run id. */
   chunkSubmitted(
     id: string,
@@ -225,6 +235,10 @@ export function createMemoryJournal(): BatchJournal {
         const entry = entries.get(key);
         if (entry) entry.chunkId = id;
       }
+    },
+    async chunkInFlight(id, until) {
+      const chunk = chunks.get(id);
+      if (chunk) chunk.inFlightUntil = until;
     },
     async chunkSubmitted(id, result) {
       const chunk = chunks.get(id);

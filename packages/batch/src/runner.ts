@@ -138,6 +138,7 @@ class Runner {
   // Outcomes of inputs in a watched chunk: journaled when the watch ends, with any second
   // runs found by then, so each input still gets one outcome.
   private readonly held = new Map<string, BatchOutcome>();
+  private failedScans = 0;
 
   constructor(options: BatchOptions) {
     if (typeof options?.workflowId !== "string" || options.workflowId === "")
@@ -366,7 +367,8 @@ class Runner {
       ...(options.metadata ? { metadata: options.metadata } : {}),
       reconcileDelayMs: options.reconcileDelayMs ?? 2000,
       attemptTimeoutMs: this.timeoutMs,
-      watch: (id, attemptAt) => this.watch.add(id, attemptAt),
+      watch: (id, since, lastSentAt) => this.watch.add(id, since, lastSentAt),
+      watching: (id) => this.watch.has(id),
       extraRuns: (id, inputs, runs) => this.watch.extraRuns(id, inputs, runs),
       extraBatches: (id, batchIds) => this.watch.extraBatches(id, batchIds),
       // The Date header is whole seconds; two cover it and any reordering on the server.
@@ -401,7 +403,10 @@ class Runner {
     };
   }
 
-  private submitChunk(inputs: ChunkInput[], restored?: { id: string; attemptAt: number }) {
+  private submitChunk(
+    inputs: ChunkInput[],
+    restored?: { id: string; attemptAt: number; inFlightUntil?: number },
+  ) {
     return submitChunk(this.submit, inputs, restored);
   }
 
@@ -436,7 +441,11 @@ class Runner {
       this.tally.stats.inFlight += entries.length;
       if (chunk.state === "pending") {
         // Runs found by reconciling may have finished while no process watched: ask at once.
-        const attached = this.submitChunk(entries, { id: chunk.id, attemptAt: chunk.attemptAt });
+        const attached = this.submitChunk(entries, {
+          id: chunk.id,
+          attemptAt: chunk.attemptAt,
+          ...(chunk.inFlightUntil !== undefined ? { inFlightUntil: chunk.inFlightUntil } : {}),
+        });
         this.spawn(attached.then(() => this.collector.check().then(() => {})));
       } else if (chunk.batchId) {
         this.batches.set(chunk.batchId, entries.length);
@@ -602,8 +611,19 @@ class Runner {
   /** Looks for second runs of watched chunks; releases the outcomes of watches that ended. */
   private async scanForDuplicates(): Promise<void> {
     if (this.watch.size === 0) return;
-    // A failed read leaves the watches as they are: the next poll looks again.
-    const ended = await this.watch.scan().catch(() => [] as string[]);
+    // A failed read leaves the watches as they are: the next poll looks again. One that keeps
+    // failing stops the job (resume it later) rather than hold its outcomes forever.
+    let ended: string[];
+    try {
+      ended = await this.watch.scan();
+      this.failedScans = 0;
+    } catch (error) {
+      if (++this.failedScans < 30) return;
+      throw new SubmissionError(
+        `Could not look for second runs of submissions sent again: ${(error as Error).message} Nothing was lost: resume the job when the API answers again.`,
+        { cause: error },
+      );
+    }
     for (const id of ended)
       for (const entry of await this.journal.chunkEntries(id)) {
         const outcome = this.held.get(entry.key);

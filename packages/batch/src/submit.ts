@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type ExtendClient, isApiError, type Schemas, type WorkflowRun } from "@extendkit/core";
-import { type CallContext, call, sleep } from "./call.js";
+import { AMBIGUOUS_STATUSES, type CallContext, call, sleep } from "./call.js";
 import type { BatchJournal, JournalEntry } from "./journal.js";
 
 /**
@@ -43,10 +43,14 @@ export interface SubmitJob {
   /** How far before a request's send time (on the server's clock) its runs may be stamped. */
   skewMs: number;
   /**
-   * Called before a chunk is sent again after an attempt (sent at `attemptAt`) that was not
-   * found applied: that attempt may still land, so the chunk's runs are watched.
+   * Called when an attempt of a chunk may still land after the chunk got (or will get) its
+   * runs another way: before it is sent again after an attempt that was not found applied,
+   * and after a later ambiguous attempt of a chunk already watched. `since` is when the
+   * attempts began, `lastSentAt` the last send that may still be applied (server clock).
    */
-  watch(id: string, attemptAt: number): Promise<void>;
+  watch(id: string, since: number, lastSentAt: number): Promise<void>;
+  /** Whether a chunk is watched already (an earlier attempt of it may still land). */
+  watching(id: string): boolean;
   /** Runs of a chunk found beyond those recorded for its inputs: second runs. */
   extraRuns(id: string, inputs: ChunkInput[], runs: Sighting[]): Promise<void>;
   /** Batches of a chunk found beyond the one recorded for it: second runs of each input. */
@@ -100,24 +104,43 @@ export function chunkIdOf(inputs: ChunkInput[]): string {
 export async function submitChunk(
   job: SubmitJob,
   inputs: ChunkInput[],
-  restored?: { id: string; attemptAt: number },
+  restored?: { id: string; attemptAt: number; inFlightUntil?: number },
 ): Promise<void> {
   const id = restored?.id ?? chunkIdOf(inputs);
   if (restored) {
-    // The process that sent it may have died with the request in flight: the server can
-    // still apply it, until the request would have timed out and the reconcile delay after.
-    const inFlightUntil = restored.attemptAt + job.attemptTimeoutMs + job.reconcileDelayMs;
-    const wait = Math.max(0, inFlightUntil - job.ctx.clock.now());
-    const found = await reconcile(job, id, inputs, restored.attemptAt, wait);
+    // The process that sent it may have died with a request in flight: the server can still
+    // apply it until that request would have timed out, and the reconcile delay after. A
+    // journal of an earlier version has only the first send.
+    const inFlight = restored.inFlightUntil ?? restored.attemptAt + job.attemptTimeoutMs;
+    const wait = inFlight > 0 ? inFlight + job.reconcileDelayMs - job.ctx.clock.now() : 0;
+    const found = await reconcile(job, id, inputs, restored.attemptAt, Math.max(0, wait));
+    const lastSent = inFlight - job.attemptTimeoutMs;
+    // Nothing in flight: nothing of the dead process can land late.
+    if (inFlight > 0 && (!found || job.watching(id)))
+      await job.watch(id, restored.attemptAt, lastSent);
     if (found) return resendMissing(job, found);
-    await job.watch(id, restored.attemptAt);
   }
   for (;;) {
     // Until the server's clock is known, look far back when reconciling: a local clock
     // ahead of the server's must not hide runs.
     const attemptAt = job.ctx.clock.now() - (job.ctx.clock.known ? 0 : 600_000);
     await job.journal.beginChunk({ id, attemptAt, keys: inputs.map((i) => i.key) });
-    const result = await call(job.ctx, (signal) => send(job, id, inputs, signal), true);
+    let lastSent = attemptAt;
+    const result = await call(
+      job.ctx,
+      async (signal) => {
+        // Journaled before each send: a resumed process must know how long this one may
+        // still be applied.
+        lastSent = job.ctx.clock.now();
+        await job.journal.chunkInFlight(id, lastSent + job.attemptTimeoutMs);
+        const answer = await send(job, id, inputs, signal);
+        const status = answer.response?.status;
+        if (status !== undefined && !AMBIGUOUS_STATUSES.has(status))
+          await job.journal.chunkInFlight(id, 0);
+        return answer;
+      },
+      true,
+    );
     if (result.ok) {
       if (job.mode === "batch") {
         const { batchId } = result.data as { batchId: string };
@@ -134,9 +157,11 @@ export async function submitChunk(
     }
     if (result.ambiguous) {
       const found = await reconcile(job, id, inputs, attemptAt, job.reconcileDelayMs);
+      // Not found: it may still be applied after the chunk is sent again. Found, for a chunk
+      // sent more than once: the runs found may be an earlier attempt's, and this one may
+      // still land. Either way a second set of runs is watched for.
+      if (!found || job.watching(id)) await job.watch(id, attemptAt, lastSent);
       if (found) return resendMissing(job, found);
-      // Not applied yet, but the server may still apply it: watch for a second set of runs.
-      await job.watch(id, attemptAt);
       continue;
     }
     const error = result.error;
@@ -144,6 +169,13 @@ export async function submitChunk(
     if (status === undefined || status === 401 || status === 403 || status === 429 || status >= 500)
       throw new SubmissionError(
         `Submitting ${inputs.length} input(s) failed: ${error.message}${status === 401 || status === 403 ? " Check the API token (EXTEND_API_KEY) and its workspace." : " Nothing was lost: resume the job when the API is reachable."}`,
+        { cause: error },
+      );
+    // Its halves would get new chunk ids, and runs of the attempt that may still land carry
+    // this one: stop rather than leave a second run unwatched. A resume sorts it out.
+    if (job.watching(id))
+      throw new SubmissionError(
+        `A submission sent again was refused (${error.message}) while its first attempt may still be applied. Nothing is lost and nothing is sent twice: resume the job (CLI: --resume) once duplicateWatchMs has passed.`,
         { cause: error },
       );
     if (inputs.length === 1) {
@@ -323,7 +355,8 @@ async function findChunk(
     await job.journal.chunkSubmitted(id, { batchId });
     job.submitted({ batchId }, inputs.length, attemptAt);
     // Two attempts both applied: the second batch is a second run of every input.
-    if (extra.length > 0) await job.extraBatches(id, extra);
+    // A read that fails here is not fatal: the chunk is watched, and the watch looks again.
+    if (extra.length > 0) await job.extraBatches(id, extra).catch(() => {});
     return { missing: [] };
   }
   if (mine.length === 0) return undefined;
@@ -332,7 +365,7 @@ async function findChunk(
   job.submitted({ runs: pairs }, pairs.length, attemptAt);
   const paired = new Set(pairs.map(([, runId]) => runId));
   const extra = mine.filter((run) => !paired.has(run.runId));
-  if (extra.length > 0) await job.extraRuns(id, inputs, extra);
+  if (extra.length > 0) await job.extraRuns(id, inputs, extra).catch(() => {});
   const matched = new Set(pairs.map(([key]) => key));
   return { missing: inputs.filter((input) => !matched.has(input.key)) };
 }
@@ -424,19 +457,21 @@ export function matchRuns(inputs: ChunkInput[], runs: Sighting[]): Array<[string
   const rest = [...left].sort((a, b) =>
     (a.fileName ?? "").localeCompare(b.fileName ?? "", "en", { numeric: true }),
   );
-  // The API names raw texts `raw_text_<n>.txt` in request order: pair by that number when
-  // every name has it (a partial set, or two attempts of one request, pair right), else by
-  // sorted name. Two runs of one name: the first pairs, the other is a second run.
-  const numbered = rest.map((run) => Number(/^raw_text_(\d+)\.txt$/.exec(run.fileName ?? "")?.[1]));
-  const byNumber = numbered.every((n) => n >= 1);
+  // The API names raw texts `raw_text_<n>.txt` in request order: pair by that number (so a
+  // partial set, two attempts of one request, or a file's second run left over pair right);
+  // only when no run has such a name, pair by sorted name. Two runs of one name: the first
+  // pairs, the other is a second run.
+  const numberOf = (run: Sighting) =>
+    Number(/^raw_text_(\d+)\.txt$/.exec(run.fileName ?? "")?.[1] ?? Number.NaN);
+  const numbered = rest.filter((run) => numberOf(run) >= 1);
   const taken = new Set<string>();
-  rest.forEach((run, i) => {
+  for (const run of numbered.length > 0 ? numbered : rest) {
     const name = run.fileName ?? run.runId;
-    if (taken.has(name)) return;
-    const input = byNumber ? texts[(numbered[i] as number) - 1] : texts[taken.size];
-    if (!input) return;
+    if (taken.has(name)) continue;
+    const input = numbered.length > 0 ? texts[numberOf(run) - 1] : texts[taken.size];
+    if (!input) continue;
     taken.add(name);
     pairs.push([input.key, run.runId]);
-  });
+  }
   return pairs;
 }

@@ -146,4 +146,33 @@ describe("ServerClock", () => {
     expect(clock.now() - Date.now()).toBeGreaterThan(58_000);
     expect(clock.now() - Date.now()).toBeLessThan(62_000);
   });
+
+  it("narrows the offset with each answer, below the header's one-second resolution", () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const clock = new ServerClock();
+      // The server runs 300 ms ahead; each answer is stamped in whole seconds.
+      const answerAt = (local: number) => {
+        vi.setSystemTime(local);
+        const server = local + 300;
+        const date = new Date(server - (server % 1000)).toUTCString();
+        return new Response(null, { headers: { date } });
+      };
+      for (const local of [1_000_100, 1_000_450, 1_000_699, 1_000_701, 1_001_200]) {
+        const response = answerAt(local);
+        clock.observe(response, local);
+      }
+      expect(Math.abs(clock.now() - (Date.now() + 300))).toBeLessThanOrEqual(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("starts over when the bounds no longer meet (a clock jumped)", () => {
+    const clock = new ServerClock();
+    clock.observe(new Response(null, { headers: { date: new Date().toUTCString() } }));
+    const jumped = new Date(Date.now() + 3_600_000).toUTCString();
+    clock.observe(new Response(null, { headers: { date: jumped } }));
+    expect(clock.now() - Date.now()).toBeGreaterThan(3_598_000);
+  });
 });
