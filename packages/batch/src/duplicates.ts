@@ -1,10 +1,11 @@
-import type { WorkflowRunSummary } from "@extendkit/core";
 import { call } from "./call.js";
 import type { DuplicateRun } from "./journal.js";
 import {
   type ChunkInput,
+  getRun,
   KEY_FIELD,
   matchRuns,
+  runsCreatedSince,
   type Sighting,
   type SubmitJob,
   sight,
@@ -93,7 +94,7 @@ export class DuplicateWatch {
       const runs = new Map<string, Sighting[]>();
       const batches = new Map<string, string[]>();
       const looked = new Set<string>();
-      for await (const summary of this.createdSince(since)) {
+      for await (const summary of runsCreatedSince(job, since)) {
         const tag = job.mode === "batch" ? summary.batchId : summary.id;
         if (!tag || looked.has(tag) || this.doneBatches.has(tag)) continue;
         looked.add(tag);
@@ -141,15 +142,17 @@ export class DuplicateWatch {
       if (this.doneBatches.has(batchId)) continue;
       let token: string | undefined;
       do {
-        const page = await this.list({
-          batchId,
-          maxPageSize: 100,
-          ...(token ? { nextPageToken: token } : {}),
-        });
+        const query = { batchId, maxPageSize: 100, ...(token ? { nextPageToken: token } : {}) };
+        const listed = await call(
+          this.job.readCtx,
+          (signal) => this.job.client.GET("/workflow_runs", { signal, params: { query } }),
+          false,
+        );
+        // A read that fails throws: the batch is looked at again by the next scan, not skipped.
+        if (!listed.ok) throw listed.error;
+        const page = listed.data;
         for (const summary of page.workflowRuns) {
-          const run = await this.read(summary.id);
-          // Not read: the batch is looked at again by the next scan, not skipped.
-          if (!run) throw new Error(`Could not read run ${summary.id} of batch ${batchId}.`);
+          const run = await getRun(this.job, summary.id);
           const key = run.metadata?.[KEY_FIELD];
           if (typeof key === "string") await this.repair(key, summary.id);
         }
@@ -178,7 +181,9 @@ export class DuplicateWatch {
         false,
       );
       // A refused cancel may be the retry of one whose answer was lost: the run says.
-      const status = result.ok ? "CANCELLED" : (await this.read(runId))?.status;
+      const status = result.ok
+        ? "CANCELLED"
+        : (await getRun(job, runId).catch(() => undefined))?.status;
       const duplicate = {
         key,
         runId,
@@ -189,49 +194,5 @@ export class DuplicateWatch {
     } finally {
       this.repairing.delete(runId);
     }
-  }
-
-  /** The workflow's runs created since `since` (server clock), newest first. */
-  private async *createdSince(since: number): AsyncGenerator<WorkflowRunSummary> {
-    let token: string | undefined;
-    do {
-      const page = await this.list({
-        workflowId: this.job.workflowId,
-        sortBy: "createdAt",
-        sortDir: "desc",
-        maxPageSize: 1000,
-        ...(token ? { nextPageToken: token } : {}),
-      });
-      for (const summary of page.workflowRuns) {
-        if (Date.parse(summary.createdAt) < since) return;
-        yield summary;
-      }
-      token = page.nextPageToken;
-    } while (token);
-  }
-
-  private async list(query: Record<string, string | number>) {
-    const { job } = this;
-    const result = await call(
-      job.readCtx,
-      (signal) => job.client.GET("/workflow_runs", { signal, params: { query } }),
-      false,
-    );
-    if (!result.ok) throw result.error;
-    return result.data;
-  }
-
-  private async read(runId: string) {
-    const { job } = this;
-    const result = await call(
-      job.readCtx,
-      (signal) =>
-        job.client.GET("/workflow_runs/{workflowRunId}", {
-          signal,
-          params: { path: { workflowRunId: runId } },
-        }),
-      false,
-    );
-    return result.ok ? result.data.workflowRun : undefined;
   }
 }

@@ -1,5 +1,11 @@
 import { createHash } from "node:crypto";
-import { type ExtendClient, isApiError, type Schemas, type WorkflowRun } from "@extendkit/core";
+import {
+  type ExtendClient,
+  isApiError,
+  type Schemas,
+  type WorkflowRun,
+  type WorkflowRunSummary,
+} from "@extendkit/core";
 import { AMBIGUOUS_STATUSES, type CallContext, call, sleep } from "./call.js";
 import type { BatchJournal, JournalEntry } from "./journal.js";
 
@@ -308,47 +314,16 @@ async function findChunk(
   const since = attemptAt - job.skewMs;
   const mine: Sighting[] = [];
   const batches: string[] = [];
-  let pageToken: string | undefined;
-  do {
-    const result = await call(
-      job.readCtx,
-      (signal) =>
-        job.client.GET("/workflow_runs", {
-          signal,
-          params: {
-            query: {
-              workflowId: job.workflowId,
-              sortBy: "createdAt",
-              sortDir: "desc",
-              maxPageSize: 1000,
-              ...(pageToken ? { nextPageToken: pageToken } : {}),
-            },
-          },
-        }),
-      false,
-    );
-    if (!result.ok)
-      throw new SubmissionError(
-        `Could not check whether a submission was applied: ${result.error.message} Resume the job when the API answers again; nothing was sent twice.`,
-        { cause: result.error },
-      );
-    let older = false;
-    for (const summary of result.data.workflowRuns) {
-      if (Date.parse(summary.createdAt) < since) {
-        older = true;
-        break;
-      }
-      if (job.mode === "runs" ? summary.batchId : !summary.batchId) continue;
-      const tag = summary.batchId ?? summary.id;
-      // A batch is seen once per run of it: one look is enough.
-      if (job.mode === "batch" && batches.includes(tag)) continue;
-      const sighting = await sight(job, tag, summary.id);
-      if (sighting?.chunk !== id) continue;
-      if (job.mode === "batch") batches.push(tag);
-      else mine.push(sighting);
-    }
-    pageToken = older ? undefined : result.data.nextPageToken;
-  } while (pageToken);
+  for await (const summary of runsCreatedSince(job, since)) {
+    if (job.mode === "runs" ? summary.batchId : !summary.batchId) continue;
+    const tag = summary.batchId ?? summary.id;
+    // A batch is seen once per run of it: one look is enough.
+    if (job.mode === "batch" && batches.includes(tag)) continue;
+    const sighting = await sight(job, tag, summary.id);
+    if (sighting?.chunk !== id) continue;
+    if (job.mode === "batch") batches.push(tag);
+    else mine.push(sighting);
+  }
   if (job.mode === "batch") {
     const [batchId, ...extra] = batches;
     if (!batchId) return undefined;
@@ -406,7 +381,47 @@ export async function sight(
   return sighting;
 }
 
-async function getRun(job: SubmitJob, runId: string): Promise<WorkflowRun> {
+/**
+ * The workflow's runs created since `since` (server clock), newest first: where the runs of
+ * a submission are looked for.
+ */
+export async function* runsCreatedSince(
+  job: SubmitJob,
+  since: number,
+): AsyncGenerator<WorkflowRunSummary> {
+  let pageToken: string | undefined;
+  do {
+    const result = await call(
+      job.readCtx,
+      (signal) =>
+        job.client.GET("/workflow_runs", {
+          signal,
+          params: {
+            query: {
+              workflowId: job.workflowId,
+              sortBy: "createdAt",
+              sortDir: "desc",
+              maxPageSize: 1000,
+              ...(pageToken ? { nextPageToken: pageToken } : {}),
+            },
+          },
+        }),
+      false,
+    );
+    if (!result.ok)
+      throw new SubmissionError(
+        `Could not look for the runs of a submission: ${result.error.message} Resume the job when the API answers again; nothing was sent twice.`,
+        { cause: result.error },
+      );
+    for (const summary of result.data.workflowRuns) {
+      if (Date.parse(summary.createdAt) < since) return;
+      yield summary;
+    }
+    pageToken = result.data.nextPageToken;
+  } while (pageToken);
+}
+
+export async function getRun(job: SubmitJob, runId: string): Promise<WorkflowRun> {
   const result = await call(
     job.readCtx,
     (signal) =>
