@@ -99,6 +99,16 @@ export function webhookContract(name: string, start: WebhookServerFactory): void
       expect(seen).toEqual(["dup"]);
     });
 
+    it("runs the handler once for ten copies of a delivery arriving at the same time", async () => {
+      const { url, seen } = await serve();
+      const { body, headers } = await signedDelivery("burst");
+      const statuses = await Promise.all(
+        Array.from({ length: 10 }, async () => (await post(url, body, headers)).status),
+      );
+      expect(statuses).toEqual(Array(10).fill(200));
+      expect(seen).toEqual(["burst"]);
+    });
+
     it("answers 500 without details when a handler throws, and reports it to onError", async () => {
       const errors: unknown[] = [];
       const { url } = await serve({
