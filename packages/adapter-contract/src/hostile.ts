@@ -274,8 +274,13 @@ export function hostileContract(name: string, target: HostileTarget): void {
       it("stalls in the middle of its answer: 504 once it makes no progress for timeoutMs", async () => {
         const url = await proxy({ timeoutMs: 300 });
         await faults({ type: "slow-body", ms: 2_000, count: 1 });
+        const before = log.length;
         const answer = await call(`${url}/workflow_runs/workflow_run_1`);
         expect(answer.status === 504 || answer.broken).toBe(true);
+        // The upstream sees the connection go, so nothing of this call outlives the test.
+        await expect
+          .poll(() => upstreamSaw(/, cut before the body ended .*\[faults: slow-body\]/, before))
+          .toBe(true);
       });
     });
 

@@ -191,10 +191,20 @@ export async function deliver(
     return;
   }
   if (outcome.delivery === "slow") {
+    // A client that leaves ends the trickle at once.
+    const left = new AbortController();
+    const onClose = () => left.abort();
+    res.once("close", onClose);
     const piece = Math.ceil(bytes.length / 8);
-    for (let at = 0; at < bytes.length && !res.destroyed; at += piece) {
-      if (at > 0) await sleep(outcome.ms, new AbortController().signal);
-      res.write(bytes.subarray(at, at + piece));
+    try {
+      for (let at = 0; at < bytes.length && !res.destroyed; at += piece) {
+        if (at > 0) await sleep(outcome.ms, left.signal);
+        res.write(bytes.subarray(at, at + piece));
+      }
+    } catch {
+      return;
+    } finally {
+      res.off("close", onClose);
     }
   }
   if (!res.destroyed) res.end(outcome.delivery === "slow" ? undefined : bytes);
