@@ -1,9 +1,18 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Schemas } from "@extendkit/core";
+import {
+  checkEditTemplateInput,
+  checkProcessorInput,
+  checkRateLimitsInput,
+  checkReviewInput,
+  checkStepsInput,
+  checkWebhookEndpointInput,
+  checkWorkflowInput,
+} from "./admin-schemas.js";
 import { type Context, nowIso, verifySignedUrl } from "./context.js";
-import { ApiError, badRequest, notFound } from "./errors.js";
+import { ApiError, badRequest, notFound, toApiError } from "./errors.js";
 import { type createFaults, type FaultOptions, faultRuleProblem } from "./faults.js";
-import { getFile } from "./files.js";
+import { fileBytes, getFile } from "./files.js";
 import { readJson, sendJson } from "./http.js";
 import { newId, PREFIX } from "./ids.js";
 import { createProcessor, publishVersion } from "./processors-repo.js";
@@ -40,8 +49,9 @@ export function createAdmin({ ctx, webhooks, faults, limiter, authorized }: Admi
       [
         /^\/_emulator\/files\/([^/]+)\/content$/,
         async ([, id]) => {
-          const file = getFile(ctx, id as string).data;
-          return { type: mediaType(file.type), body: await ctx.blobs.read(file.id) };
+          // A file made from a URL is fetched on first use, here as in every other read.
+          const body = await fileBytes(ctx, id as string);
+          return { type: mediaType(getFile(ctx, id as string).data.type), body };
         },
       ],
       [
@@ -71,8 +81,8 @@ export function createAdmin({ ctx, webhooks, faults, limiter, authorized }: Admi
       "POST",
       /^\/_emulator\/workflows$/,
       (_m, body) => {
-        const input = body as { id?: string; name?: string; steps?: never[]; deploy?: boolean };
-        if (!input?.name) throw badRequest("name is required.");
+        checkWorkflowInput(body);
+        const input = body as { id?: string; name: string; steps?: never[]; deploy?: boolean };
         const created = createWorkflow(ctx, {
           ...input,
           name: input.name,
@@ -101,8 +111,8 @@ export function createAdmin({ ctx, webhooks, faults, limiter, authorized }: Admi
       "PUT",
       /^\/_emulator\/workflows\/([^/]+)\/steps$/,
       ([, id], body) => {
-        const input = body as { steps?: never[]; deploy?: boolean };
-        if (!Array.isArray(input?.steps)) throw badRequest("steps must be an array.");
+        checkStepsInput(body);
+        const input = body as { steps: never[]; deploy?: boolean };
         const updated = setWorkflowSteps(ctx, id as string, {
           steps: input.steps,
           deploy: input.deploy !== false,
@@ -126,6 +136,7 @@ export function createAdmin({ ctx, webhooks, faults, limiter, authorized }: Admi
       "POST",
       /^\/_emulator\/processors$/,
       (_m, body) => {
+        checkProcessorInput(body);
         const input = body as {
           id?: string;
           name: string;
@@ -133,8 +144,6 @@ export function createAdmin({ ctx, webhooks, faults, limiter, authorized }: Admi
           config: Schemas["ProcessorConfig"];
           publish?: boolean;
         };
-        if (!input?.name || !input.type || !input.config)
-          throw badRequest("name, type and config are required.");
         const processor = createProcessor(ctx, input);
         const version =
           input.publish === false
@@ -147,9 +156,8 @@ export function createAdmin({ ctx, webhooks, faults, limiter, authorized }: Admi
       "POST",
       /^\/_emulator\/workflow_runs\/([^/]+)\/review$/,
       ([, id], body) => {
-        const input = body as { decision?: string; note?: string; reviewer?: string };
-        if (input?.decision !== "approve" && input?.decision !== "reject")
-          throw badRequest('decision must be "approve" or "reject".');
+        checkReviewInput(body);
+        const input = body as { decision: string; note?: string; reviewer?: string };
         return {
           workflowRun: reviewWorkflowRun(ctx, id as string, {
             approve: input.decision === "approve",
@@ -163,7 +171,10 @@ export function createAdmin({ ctx, webhooks, faults, limiter, authorized }: Admi
     [
       "POST",
       /^\/_emulator\/webhook_endpoints$/,
-      (_m, body) => ({ endpoint: webhooks.createEndpoint(body as never) }),
+      (_m, body) => {
+        checkWebhookEndpointInput(body);
+        return { endpoint: webhooks.createEndpoint(body as never) };
+      },
     ],
     [
       "DELETE",
@@ -224,6 +235,7 @@ export function createAdmin({ ctx, webhooks, faults, limiter, authorized }: Admi
       "PUT",
       /^\/_emulator\/rate_limits$/,
       (_m, body) => {
+        checkRateLimitsInput(body);
         limiter.set(body as RateLimitOptions);
         return { limits: limiter.limits };
       },
@@ -240,15 +252,15 @@ export function createAdmin({ ctx, webhooks, faults, limiter, authorized }: Admi
       "POST",
       /^\/_emulator\/edit_templates$/,
       (_m, body) => {
+        checkEditTemplateInput(body);
         const input = body as {
           id?: string;
-          name?: string;
+          name: string;
           description?: string;
-          fileId?: string;
+          fileId: string;
           config?: Schemas["EditConfig"];
           schemaConfig?: Schemas["EditSchemaGenerationConfig"];
         };
-        if (!input?.name || !input.fileId) throw badRequest("name and fileId are required.");
         const now = nowIso();
         const template: Schemas["EditTemplate"] = {
           object: "edit_template",
@@ -306,7 +318,7 @@ export function createAdmin({ ctx, webhooks, faults, limiter, authorized }: Admi
       try {
         for (const [pattern, serve] of signed) {
           const m = pattern.exec(url.pathname);
-          if (!m || req.method !== "GET") continue;
+          if (!m || (req.method !== "GET" && req.method !== "HEAD")) continue;
           if (!verifySignedUrl(ctx, url.pathname, url.searchParams)) {
             throw new ApiError(
               403,
@@ -327,21 +339,38 @@ export function createAdmin({ ctx, webhooks, faults, limiter, authorized }: Admi
             "The admin API needs the emulator's bearer token.",
           );
         }
+        const allow = new Set<string>();
+        const wanted = req.method === "HEAD" ? "GET" : req.method;
         for (const [method, pattern, handler] of routes) {
           const m = pattern.exec(url.pathname);
           if (!m) continue;
-          if (method !== req.method) continue;
+          if (method !== wanted) {
+            allow.add(method);
+            if (method === "GET") allow.add("HEAD");
+            continue;
+          }
           const body = method === "GET" || method === "DELETE" ? undefined : await readJson(req);
           sendJson(res, 200, await handler(m, body, url), { "x-request-id": requestId });
           return;
         }
+        if (allow.size) {
+          const list = [...allow].sort().join(", ");
+          throw new ApiError(
+            405,
+            "INVALID_REQUEST",
+            `${req.method} is not allowed on ${url.pathname}; it allows ${list}.`,
+            false,
+            { allow: list },
+          );
+        }
         throw new ApiError(404, "NOT_FOUND", `No admin route for ${req.method} ${url.pathname}.`);
       } catch (error) {
-        const apiError =
-          error instanceof ApiError
-            ? error
-            : new ApiError(500, "INTERNAL_ERROR", (error as Error).message);
-        sendJson(res, apiError.status, apiError.body(requestId), { "x-request-id": requestId });
+        const apiError = toApiError(error);
+        req.resume();
+        sendJson(res, apiError.status, apiError.body(requestId), {
+          "x-request-id": requestId,
+          ...apiError.headers,
+        });
       }
     },
   };

@@ -1,7 +1,7 @@
 import type { Schemas } from "@extendkit/core";
 import { type Context, signedUrl } from "./context.js";
 import { isStopReason } from "./engine.js";
-import { notFound } from "./errors.js";
+import { badRequest, notFound } from "./errors.js";
 import { createFile, fileBytes, getFile, resolveFileInput } from "./files.js";
 import { newId, PREFIX } from "./ids.js";
 import { simulateWork } from "./processing.js";
@@ -18,7 +18,11 @@ interface EditRunInternal {
 
 /** The file and config an edit request names: its own, or its template's with overrides. */
 export function resolveEditRequest(ctx: Context, body: Schemas["EditRequest"]): EditRunInternal {
-  if (body.templateId) {
+  if (body.templateId === "")
+    throw badRequest(
+      "Invalid request: templateId is empty; pass an edit template id (edt_...) or leave it out and send a file.",
+    );
+  if (body.templateId !== undefined) {
     const template = ctx.store.get("edit_template", body.templateId);
     if (!template) throw notFound("Edit template", body.templateId);
     const file = body.file ? resolveFileInput(ctx, body.file) : template.data.file;

@@ -1,4 +1,5 @@
 import type { components } from "@extendkit/core";
+import { ProcessingError } from "./processors/errors.js";
 
 type ErrorCode = components["schemas"]["ErrorCode"];
 
@@ -33,3 +34,14 @@ export const badRequest = (message: string, code: ErrorCode = "INVALID_REQUEST")
 
 export const notFound = (what: string, id: string) =>
   new ApiError(404, "NOT_FOUND", `${what} ${JSON.stringify(id)} was not found.`);
+
+/**
+ * The answer for anything a handler threw: an `ApiError` as is, a document problem with its
+ * code and status (such as 400 `UNABLE_TO_DOWNLOAD_FILE`), anything else a 500.
+ */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof ProcessingError)
+    return new ApiError(error.status, error.code, error.message, false);
+  return new ApiError(500, "INTERNAL_ERROR", `The emulator failed: ${(error as Error)?.message}`);
+}

@@ -1,12 +1,13 @@
 import { basename } from "node:path";
 import type { Schemas } from "@extendkit/core";
 import { type Context, nowIso, signedUrl } from "./context.js";
-import { notFound } from "./errors.js";
+import { badRequest, notFound } from "./errors.js";
 import { detectFileType } from "./file-types.js";
 import { newId, PREFIX } from "./ids.js";
 import { ProcessingError } from "./processors/errors.js";
 import { type DocumentLayout, pageText, readLayout, textLayout } from "./processors/layout.js";
 import { blocksToMarkdown, toBlocks } from "./processors/parse.js";
+import { safeDecode } from "./router.js";
 
 type FileObject = Schemas["File"];
 
@@ -90,13 +91,25 @@ export function insertFile(
 
 /** Resolves a `FileInput`: an existing file by id (404 if unknown), or a new file for a URL. */
 export function resolveFileInput(ctx: Context, input: Schemas["FileInput"]): FileObject {
-  if (input.fileId) {
-    const stored = getFile(ctx, input.fileId);
-    return stored.data;
+  if (input.fileId !== undefined) {
+    if (input.fileId === "")
+      throw badRequest(
+        "Invalid request: fileId is empty; pass the id of an uploaded file (file_...) or a fileUrl.",
+      );
+    return getFile(ctx, input.fileId).data;
   }
-  const url = input.fileUrl as string;
-  const name =
-    input.fileName ?? (decodeURIComponent(basename(new URL(url).pathname)) || "download");
+  const url = input.fileUrl;
+  let pathname: string;
+  try {
+    pathname = new URL(url ?? "").pathname;
+  } catch {
+    throw badRequest(
+      `Invalid request: fileUrl must be an absolute URL the emulator can download; got ${JSON.stringify(url)}.`,
+    );
+  }
+  // The name is the last path segment as a person reads it, or as sent if it cannot be decoded.
+  const last = basename(pathname);
+  const name = input.fileName ?? ((safeDecode(last) ?? last) || "download");
   const id = newId(PREFIX.file);
   return insertFile(ctx, id, name, undefined, { sourceUrl: url });
 }

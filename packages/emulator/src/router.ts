@@ -13,7 +13,17 @@ interface Route {
 
 export interface Match {
   operationId: OperationId;
-  params: Record<string, string>;
+  /**
+   * Path parameters as they appeared in the URL, still percent-encoded: they are decoded
+   * only once the request is authorized (see {@link decodeParams}), so a malformed escape
+   * never costs more than a 400.
+   */
+  rawParams: Record<string, string>;
+}
+
+/** The methods a path allows, for a 405's `Allow` header (a `GET` path allows `HEAD` too). */
+export interface WrongMethod {
+  allow: string[];
 }
 
 /** Matches a method and path against the spec's path templates. */
@@ -35,23 +45,53 @@ export function createRouter() {
   routes.sort((a, b) => b.literalSegments - a.literalSegments);
 
   return {
-    /** The operation for this method and path, `"method"` if only the method is wrong, or undefined. */
-    match(method: string, pathname: string): Match | "method" | undefined {
-      let pathMatched = false;
+    /**
+     * The operation for this method and path (`HEAD` is served as `GET`), the methods the
+     * path allows if only the method is wrong, or undefined when no operation has the path.
+     */
+    match(method: string, pathname: string): Match | WrongMethod | undefined {
+      const wanted = method === "HEAD" ? "GET" : method;
+      const allow = new Set<string>();
       for (const route of routes) {
         const found = route.pattern.exec(pathname);
         if (!found) continue;
-        if (route.method !== method) {
-          pathMatched = true;
+        if (route.method !== wanted) {
+          allow.add(route.method);
+          if (route.method === "GET") allow.add("HEAD");
           continue;
         }
-        const params: Record<string, string> = {};
+        const rawParams: Record<string, string> = {};
         route.names.forEach((name, i) => {
-          params[name] = decodeURIComponent(found[i + 1] as string);
+          rawParams[name] = found[i + 1] as string;
         });
-        return { operationId: route.operationId, params };
+        return { operationId: route.operationId, rawParams };
       }
-      return pathMatched ? "method" : undefined;
+      return allow.size ? { allow: [...allow].sort() } : undefined;
     },
   };
+}
+
+/**
+ * Decodes path parameters; answers the name of the first one whose percent-escapes are
+ * malformed (such as `%E0%A4%A` or a lone `%`) instead of throwing.
+ */
+export function decodeParams(
+  raw: Record<string, string>,
+): { params: Record<string, string> } | { malformed: string } {
+  const params: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    const decoded = safeDecode(value);
+    if (decoded === undefined) return { malformed: name };
+    params[name] = decoded;
+  }
+  return { params };
+}
+
+/** `decodeURIComponent`, or undefined for a malformed escape. */
+export function safeDecode(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,5 +1,10 @@
 import { readFileSync } from "node:fs";
 import type { Schemas } from "@extendkit/core";
+import {
+  checkProcessorInput,
+  checkWebhookEndpointInput,
+  checkWorkflowInput,
+} from "./admin-schemas.js";
 import type { Context } from "./context.js";
 import { createProcessor, publishVersion } from "./processors-repo.js";
 import { DEFAULT_SEED } from "./seeds/default.js";
@@ -54,6 +59,11 @@ export function loadSeed(seed: string | SeedDocument): SeedDocument | undefined 
 export function applySeed(ctx: Context, webhooks: Webhooks, seed: SeedDocument | undefined) {
   if (!seed || ctx.store.getSetting<boolean>("seeded")) return;
   ctx.store.transaction(() => {
+    seed.processors?.forEach((p, i) => checkProcessorInput(p, `seed.processors[${i}]`));
+    seed.workflows?.forEach((w, i) => checkWorkflowInput(w, `seed.workflows[${i}]`));
+    seed.webhookEndpoints?.forEach((e, i) =>
+      checkWebhookEndpointInput(e, `seed.webhookEndpoints[${i}]`),
+    );
     for (const p of seed.processors ?? []) {
       const processor = createProcessor(ctx, p);
       if (p.publish !== false)

@@ -10,7 +10,7 @@ import { BlobStore } from "./blobs.js";
 import { type Context, signedUrl } from "./context.js";
 import { editRunJob } from "./edit-runs.js";
 import { Engine } from "./engine.js";
-import { ApiError } from "./errors.js";
+import { ApiError, badRequest, toApiError } from "./errors.js";
 import { applyFaults, deliver, waitAfterBody } from "./fault-effects.js";
 import { createFaults } from "./faults.js";
 import { queryObject, readJson } from "./http.js";
@@ -19,7 +19,7 @@ import { type EmulatorOptions, type ResolvedOptions, resolveOptions } from "./op
 import { parserRunJob } from "./parser-runs.js";
 import { processorRunJob } from "./processor-runs.js";
 import { categoryOf, createRateLimiter } from "./rate-limit.js";
-import { createRouter } from "./router.js";
+import { createRouter, decodeParams } from "./router.js";
 import { evaluationHandlers } from "./routes/evaluation.js";
 import { fileHandlers } from "./routes/files.js";
 import { editHandlers, parseHandlers } from "./routes/parse-edit.js";
@@ -151,7 +151,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const requestId = newId(PREFIX.request);
     const started = performance.now();
-    const url = new URL(req.url ?? "/", "http://emulator");
+    const url = requestUrl(req.url);
     const method = req.method ?? "GET";
     let applied: string[] = [];
     // Set when the client goes away before the answer ends: what it had got by then.
@@ -162,6 +162,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // How the answer goes out once the faults drawn for the request have had their say.
     let outcome: Parameters<typeof deliver>[2] = { delivery: "normal", ms: 0 };
     try {
+      if (!url.ok) throw badRequest(`Invalid request: the request target ${url.problem}.`);
       if (url.pathname.startsWith(`${ADMIN_PREFIX}/`)) {
         await admin.handle(req, res, url, requestId);
         return;
@@ -173,8 +174,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           "NOT_FOUND",
           `There is no ${method} ${url.pathname} in API 2025-04-21.`,
         );
-      if (match === "method")
-        throw new ApiError(405, "INVALID_REQUEST", `${method} is not allowed on ${url.pathname}.`);
+      if ("allow" in match) {
+        const allow = match.allow.join(", ");
+        throw new ApiError(
+          405,
+          "INVALID_REQUEST",
+          `${method} is not allowed on ${url.pathname}; it allows ${allow}.`,
+          false,
+          { allow },
+        );
+      }
       if (!req.headers.authorization) {
         throw new ApiError(
           401,
@@ -214,6 +223,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         );
       }
 
+      // Decoded only now: before auth, a malformed escape must not cost more than a 401.
+      const decoded = decodeParams(match.rawParams);
+      if ("malformed" in decoded)
+        throw badRequest(
+          `Invalid request: the path parameter \`${decoded.malformed}\` has a malformed percent-escape; encode ids with encodeURIComponent.`,
+        );
+
       const hits = faults.draw(match.operationId);
       applied = hits.map((fault) => fault.type);
       const applying = await applyFaults(hits, req, res);
@@ -233,7 +249,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const responseHeaders: Record<string, string> = {};
       const result = (await handler({
         ctx,
-        params: match.params,
+        params: decoded.params,
         query: query as never,
         body: body as never,
         req,
@@ -246,12 +262,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         "x-request-id": requestId,
       });
     } catch (error) {
-      const apiError =
-        error instanceof ApiError
-          ? error
-          : new ApiError(500, "INTERNAL_ERROR", `The emulator failed: ${(error as Error).message}`);
-      if (!(error instanceof ApiError))
-        log(`error ${method} ${url.pathname}: ${(error as Error).stack}`);
+      const apiError = toApiError(error);
+      if (apiError.status >= 500) log(`error ${method} ${url.pathname}: ${(error as Error).stack}`);
       if (!res.headersSent && !res.destroyed) {
         // Drain what the client is still sending, so it reads the answer instead of a reset.
         req.resume();
@@ -315,4 +327,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (inMemory && !resolved.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The request target as a URL. Origin-form targets are appended to a fixed origin rather
+ * than resolved against it, so `//x` stays a path; a target no URL parser accepts is
+ * reported, not thrown.
+ */
+function requestUrl(
+  target = "/",
+): (URL & { ok: true }) | { ok: false; problem: string; pathname: string; search: string } {
+  try {
+    const url = new URL(target.startsWith("/") ? `http://emulator${target}` : target);
+    return Object.assign(url, { ok: true as const });
+  } catch {
+    return {
+      ok: false,
+      problem: `${JSON.stringify(target.slice(0, 100))} is not a valid URL path`,
+      pathname: target.slice(0, 100),
+      search: "",
+    };
+  }
 }

@@ -142,3 +142,19 @@ export function describe(where: string, errors: ErrorObject[] | null | undefined
   }
   return `Invalid request: ${field(best)} ${best.message ?? "is invalid"}.`;
 }
+
+let shared: Ajv2020 | undefined;
+
+/**
+ * A checker for one JSON Schema, which may reference the spec's `#/components/...`. It
+ * throws a 400 `ApiError` naming the field and the problem, as the public API's checks do.
+ * Compiled on first use.
+ */
+export function schemaChecker(schema: object): (value: unknown, where?: string) => void {
+  let validate: ValidateFunction | undefined;
+  return (value, where = "body") => {
+    shared ??= createAjv(false);
+    validate ??= shared.compile(absolute(schema) as object);
+    if (!validate(value)) throw badRequest(describe(where, validate.errors));
+  };
+}

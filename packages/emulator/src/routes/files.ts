@@ -41,7 +41,7 @@ function receiveUpload(ctx: Context, req: IncomingMessage): Promise<Schemas["Fil
         headers: req.headers,
         // Busboy flags a file that reaches `fileSize` as truncated: allow one byte more, so a
         // file of exactly the limit is accepted and only a larger one is refused.
-        limits: { files: 1, fileSize: ctx.options.maxUploadBytes + 1 },
+        limits: { fileSize: ctx.options.maxUploadBytes + 1 },
       });
     } catch (error) {
       reject(badRequest(`Invalid request: ${(error as Error).message}.`));
@@ -49,7 +49,9 @@ function receiveUpload(ctx: Context, req: IncomingMessage): Promise<Schemas["Fil
     }
     let pending: Promise<Schemas["File"]> | undefined;
     parser.on("file", (field, stream, info) => {
-      if (field !== "file") {
+      // Only the first part named `file` is the upload; other parts, before or after it,
+      // are read and ignored.
+      if (field !== "file" || pending) {
         stream.resume();
         return;
       }
