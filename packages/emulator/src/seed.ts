@@ -59,11 +59,12 @@ export function loadSeed(seed: string | SeedDocument): SeedDocument | undefined 
 export function applySeed(ctx: Context, webhooks: Webhooks, seed: SeedDocument | undefined) {
   if (!seed || ctx.store.getSetting<boolean>("seeded")) return;
   ctx.store.transaction(() => {
-    seed.processors?.forEach((p, i) => checkProcessorInput(p, `seed.processors[${i}]`));
-    seed.workflows?.forEach((w, i) => checkWorkflowInput(w, `seed.workflows[${i}]`));
-    seed.webhookEndpoints?.forEach((e, i) =>
-      checkWebhookEndpointInput(e, `seed.webhookEndpoints[${i}]`),
-    );
+    const check = <T>(list: T[] | undefined, name: string, checker: (v: T, w: string) => void) => {
+      for (const [i, item] of (list ?? []).entries()) checker(item, `seed.${name}[${i}]`);
+    };
+    check(seed.processors, "processors", checkProcessorInput);
+    check(seed.workflows, "workflows", checkWorkflowInput);
+    check(seed.webhookEndpoints, "webhookEndpoints", checkWebhookEndpointInput);
     for (const p of seed.processors ?? []) {
       const processor = createProcessor(ctx, p);
       if (p.publish !== false)
