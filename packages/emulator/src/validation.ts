@@ -6,7 +6,12 @@ import type { OperationId } from "./router.js";
 
 const SPEC_ID = "https://extendkit.local/extend.openapi.json";
 
-/** Rewrites local `#/components/...` references to the registered spec document. */
+/**
+ * Rewrites local `#/components/...` references to the registered spec document, and each
+ * tagged `oneOf` (one with a `discriminator` mapping) into the equivalent "the tag is one
+ * of these, and the branch it names applies": a wrong tag is then reported as such, and a
+ * right one gets the errors of its own branch only, not those of every branch.
+ */
 function absolute(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(absolute);
   if (!schema || typeof schema !== "object") return schema;
@@ -14,15 +19,32 @@ function absolute(schema: unknown): unknown {
   for (const [key, value] of Object.entries(schema)) {
     out[key] = key === "$ref" && typeof value === "string" ? SPEC_ID + value : absolute(value);
   }
+  const tagged = out.discriminator as
+    | { propertyName?: string; mapping?: Record<string, string> }
+    | undefined;
+  if (Array.isArray(out.oneOf) && tagged?.propertyName && tagged.mapping) {
+    const tag = tagged.propertyName;
+    const branches = Object.entries(tagged.mapping);
+    delete out.oneOf;
+    out.type = "object";
+    out.required = [tag];
+    out.properties = { [tag]: { enum: branches.map(([value]) => value) } };
+    out.allOf = branches.map(([value, ref]) => ({
+      if: { properties: { [tag]: { const: value } } },
+      // biome-ignore lint/suspicious/noThenProperty: a JSON Schema keyword
+      then: { $ref: SPEC_ID + ref },
+    }));
+  }
   return out;
 }
 
 function createAjv(coerceTypes: boolean) {
-  const ajv = new Ajv2020({ strict: false, allErrors: true, coerceTypes });
+  // verbose: a failed anyOf/oneOf carries its branches and value, for `explain`.
+  const ajv = new Ajv2020({ strict: false, allErrors: true, coerceTypes, verbose: true });
   addFormats.default(ajv);
   ajv.addFormat("binary", true);
   ajv.addKeyword("discriminator");
-  ajv.addSchema({ $id: SPEC_ID, components: apiSchema.components });
+  ajv.addSchema({ $id: SPEC_ID, components: absolute(apiSchema.components) });
   return ajv;
 }
 
@@ -79,7 +101,7 @@ export function createRequestValidator() {
     /** Checks and coerces the query (in place); throws a 400 ApiError when invalid. */
     query(operationId: OperationId, query: Record<string, unknown>) {
       const validate = validators(operationId).query;
-      if (validate && !validate(query)) throw badRequest(describe("query", validate.errors));
+      if (validate && !validate(query)) throw badRequest(explain(params, "query", validate.errors));
     },
     /** Checks a JSON body; throws a 400 ApiError when invalid. */
     body(operationId: OperationId, body: unknown) {
@@ -88,7 +110,7 @@ export function createRequestValidator() {
         if (v.bodyRequired) throw badRequest("The request body is required and must be JSON.");
         return;
       }
-      if (v.body && !v.body(body)) throw badRequest(describe("body", v.body.errors));
+      if (v.body && !v.body(body)) throw badRequest(explain(bodies, "body", v.body.errors));
     },
     /** Whether the operation takes a JSON body at all. */
     takesJson(operationId: OperationId) {
@@ -97,17 +119,62 @@ export function createRequestValidator() {
   };
 }
 
+const branchValidators = new WeakMap<object, ValidateFunction>();
+
+/**
+ * Like {@link describe}, but a value that fits none of a union's shapes (an untagged
+ * `anyOf`/`oneOf`) is explained by the shape it came closest to: the branch whose errors
+ * lie deepest in the value, then the one with the fewest. Otherwise every branch's errors
+ * compete and the sentence may name a field that is fine in the shape the caller meant.
+ */
+export function explain(
+  ajv: Ajv2020,
+  where: string,
+  errors: ErrorObject[] | null | undefined,
+): string {
+  const list = errors ?? [];
+  const union = list
+    .filter((e) => (e.keyword === "anyOf" || e.keyword === "oneOf") && Array.isArray(e.schema))
+    .sort((a, b) => depthOf(a.instancePath) - depthOf(b.instancePath))[0];
+  // Only when the union is the whole problem: errors elsewhere are reported as they are.
+  if (!union || list.some((e) => !e.instancePath.startsWith(union.instancePath)))
+    return describe(where, list);
+  const attempts = (union.schema as object[]).map((branch) => {
+    let validate = branchValidators.get(branch);
+    if (!validate) {
+      validate = ajv.compile(branch);
+      branchValidators.set(branch, validate);
+    }
+    validate(union.data);
+    const found = validate.errors ?? [];
+    return { errors: found, depth: Math.max(0, ...found.map((e) => depthOf(e.instancePath))) };
+  });
+  // A branch that passes (oneOf matched twice), or shapes that differ only in what is
+  // required ("one of fileId and fileUrl"), are described as a whole.
+  if (attempts.some((a) => a.errors.length === 0) || attempts.every((a) => a.depth === 0))
+    return describe(where, list);
+  const best = [...attempts].sort(
+    (a, b) => b.depth - a.depth || a.errors.length - b.errors.length,
+  )[0] as (typeof attempts)[number];
+  return explain(ajv, `${where}${fieldPath(union.instancePath)}`, best.errors);
+}
+
+/** How many keys and indexes deep an instance path points: `/a/0/b` is 3. */
+const depthOf = (instancePath: string) => (instancePath ? instancePath.split("/").length - 1 : 0);
+
+/** `/a/0/b` as `.a[0].b`. */
+function fieldPath(instancePath: string): string {
+  return instancePath
+    .split("/")
+    .slice(1)
+    .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part.replace(/~1/g, "/")}`))
+    .join("");
+}
+
 /** Turns Ajv's errors into one sentence naming the field and the problem. */
 export function describe(where: string, errors: ErrorObject[] | null | undefined): string {
   const list = errors ?? [];
-  const field = (e: ErrorObject) => {
-    const path = e.instancePath
-      .split("/")
-      .slice(1)
-      .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part.replace(/~1/g, "/")}`))
-      .join("");
-    return `${where}${path}`;
-  };
+  const field = (e: ErrorObject) => `${where}${fieldPath(e.instancePath)}`;
   // "One of A and B is required" surfaces as an anyOf whose branches each miss a property.
   const anyOf = list.find((e) => e.keyword === "anyOf");
   if (anyOf) {
@@ -126,7 +193,7 @@ export function describe(where: string, errors: ErrorObject[] | null | undefined
   // Prefer the most specific error: the deepest path, then a concrete keyword over a combinator.
   const concrete = list.filter((e) => !["anyOf", "oneOf", "if"].includes(e.keyword));
   const best = [...(concrete.length ? concrete : list)].sort(
-    (a, b) => b.instancePath.length - a.instancePath.length,
+    (a, b) => depthOf(b.instancePath) - depthOf(a.instancePath),
   )[0];
   if (!best) return `Invalid request: ${where} is invalid.`;
   if (best.keyword === "required") {
@@ -155,6 +222,6 @@ export function schemaChecker(schema: object): (value: unknown, where?: string) 
   return (value, where = "body") => {
     shared ??= createAjv(false);
     validate ??= shared.compile(absolute(schema) as object);
-    if (!validate(value)) throw badRequest(describe(where, validate.errors));
+    if (!validate(value)) throw badRequest(explain(shared as Ajv2020, where, validate.errors));
   };
 }

@@ -303,3 +303,38 @@ describe("the admin API checks its input as strictly as the public API", () => {
     expect(done.body.workflowRun.status).not.toBe("FAILED");
   });
 });
+
+describe("an invalid value inside a union is named by the shape it was meant to be", () => {
+  test("a processor config's wrong tag lists the tags", async () => {
+    const { status, body } = await t.request("POST", "/processors", {
+      body: { name: "p", type: "SPLITTER", config: { type: 12345, splitClassifications: [] } },
+    });
+    expect(status).toBe(400);
+    expect(body.message).toBe(
+      'Invalid request: body.config.type must be one of "EXTRACT", "CLASSIFY", "SPLITTER".',
+    );
+  });
+
+  test("a right tag gets the errors of its own shape only", async () => {
+    const { body } = await t.request("POST", "/processors", {
+      body: {
+        name: "p",
+        type: "SPLITTER",
+        config: { type: "SPLITTER", baseProcessor: "extraction_light", splitClassifications: [] },
+      },
+    });
+    expect(body.message).toMatch(
+      /^Invalid request: body\.config\.baseProcessor must be one of "splitting_performance"/,
+    );
+  });
+
+  test("a classifier output with a numeric type names `type`, not the field-map shape", async () => {
+    const { status, body } = await t.request(
+      "POST",
+      "/workflow_runs/workflow_run_x/outputs/output_x",
+      { body: { reviewedOutput: { id: "a", type: 12345, confidence: 0.5 } } },
+    );
+    expect(status).toBe(400);
+    expect(body.message).toBe("Invalid request: body.reviewedOutput.type must be string.");
+  });
+});

@@ -92,3 +92,19 @@ export function responseProblems(
     .slice(0, 8)
     .map((e) => `${key}: ${e.instancePath || "(root)"} ${e.message} ${JSON.stringify(e.params)}`);
 }
+
+const schemaCache = new WeakMap<object, ValidateFunction>();
+
+/**
+ * Checks a value against a schema that may reference the spec's `#/components/schemas/...`
+ * (such as a request body's schema), with the spec's own definitions. Answers the problems.
+ */
+export function schemaProblems(schema: object, value: unknown): string[] {
+  let validate = schemaCache.get(schema);
+  if (!validate) {
+    validate = ajv.compile(absolute(schema) as object);
+    schemaCache.set(schema, validate);
+  }
+  if (validate(value)) return [];
+  return (validate.errors ?? []).map((e) => `${e.instancePath || "(root)"} ${e.message}`);
+}
