@@ -1,6 +1,6 @@
 import type { components } from "./generated/extend-api.js";
 
-type ErrorCode = components["schemas"]["ErrorCode"];
+type KnownErrorCode = components["schemas"]["KnownErrorCode"];
 
 const BRAND = Symbol.for("extendkit.error");
 
@@ -74,7 +74,7 @@ export class ApiError extends ExtendKitError {
   /** The answer's HTTP status, such as 404 or 429. */
   readonly status: number;
   /** The API's machine-readable code, such as `NOT_FOUND` or `RATE_LIMIT_EXCEEDED`. */
-  readonly code: ErrorCode | (string & {}) | undefined;
+  readonly code: KnownErrorCode | (string & {}) | undefined;
   /** The API's description of the problem (same text as `message`). */
   readonly error: string;
   /** The API's request id (from the body or the `x-request-id` header), to quote to Extend support. */

@@ -69,5 +69,10 @@ export type SignedUrlWebhookEvent = Schemas["SignedUrlWebhookEvent"];
 export type ErrorResponse = Schemas["ErrorResponse"];
 /** The error body of the parse and edit endpoints. */
 export type ExtendError = Schemas["ExtendError"];
-/** Machine-readable error code. */
-export type ErrorCode = Schemas["ErrorCode"];
+/** The machine-readable error codes known for this API version. */
+export type KnownErrorCode = Schemas["KnownErrorCode"];
+/**
+ * Machine-readable error code: one of the known codes, or any other string (the API may add
+ * codes). Written so that editors still offer the known codes.
+ */
+export type ErrorCode = KnownErrorCode | (string & {});

@@ -1,7 +1,9 @@
 import { describe, expectTypeOf, test } from "vitest";
 import {
   createClient,
+  type ErrorCode,
   type ErrorResponse,
+  type KnownErrorCode,
   paginate,
   type WorkflowRun,
   type WorkflowStatus,
@@ -55,6 +57,31 @@ describe("generated types", () => {
       >();
     } else {
       expectTypeOf(error).toEqualTypeOf<ErrorResponse>();
+    }
+  });
+
+  test("type ErrorCode as the known codes or any other string", () => {
+    expectTypeOf<"NOT_FOUND">().toExtend<KnownErrorCode>();
+    expectTypeOf<KnownErrorCode>().toExtend<ErrorCode>();
+    expectTypeOf<"A_CODE_ADDED_LATER">().toExtend<ErrorCode>();
+    expectTypeOf<"A_CODE_ADDED_LATER">().not.toExtend<KnownErrorCode>();
+  });
+
+  test("type a cancelled run's status as an optional open string", async () => {
+    const { data } = await client.POST("/workflow_runs/{workflowRunId}/cancel", {
+      params: { path: { workflowRunId: "w" } },
+    });
+    if (data) {
+      expectTypeOf(data.workflowRun.status).toEqualTypeOf<string | undefined>();
+      expectTypeOf(data.workflowRun.id).toEqualTypeOf<string>();
+    }
+  });
+
+  test("type object as optional on POST /parse answers", async () => {
+    const { data } = await client.POST("/parse", { body: { file: { fileId: "file_1" } } });
+    if (data) {
+      expectTypeOf(data.object).toEqualTypeOf<"parser_run" | undefined>();
+      expectTypeOf(data.chunks).toBeArray();
     }
   });
 

@@ -539,6 +539,7 @@ describe("signed-URL deliveries", () => {
     ["workflow_run.step_run.processed", { object: "step_run", id: "step_run_1" }],
     ["processor_run.processed", { object: "document_processor_run", id: "dpr_1" }],
     ["parser_run.processed", { object: "parser_run_status", id: "parser_run_1" }],
+    ["parser_run.failed", { id: "parser_run_1", status: "FAILED" }],
     ["workflow.deployed", { object: "workflow", id: "workflow_1" }],
     ["processor.created", { object: "document_processor", id: "dp_1" }],
   ])("fetchSignedPayload accepts a %s payload of its kind", async (eventType, payload) => {

@@ -1,7 +1,8 @@
 import type { components } from "@extendkit/core";
 import { ProcessingError } from "./processors/errors.js";
 
-type ErrorCode = components["schemas"]["ErrorCode"];
+// The codes the emulator sends: only known ones (the spec's ErrorCode is an open string).
+type ErrorCode = components["schemas"]["KnownErrorCode"];
 
 /** An error answer of the emulated API. Thrown by handlers, rendered by the server. */
 export class ApiError extends Error {

@@ -8,8 +8,10 @@ import { simulateWork } from "./processing.js";
 import { ProcessingError } from "./processors/errors.js";
 import { effectiveParseConfig, toChunks } from "./processors/parse.js";
 
-type ParserRun = Schemas["ParserRun"];
-type ParserRunStatus = Schemas["ParserRunStatus"];
+// The emulator always sends `object`, which the spec makes optional on the bare parse answers
+// and the parser_run.* payloads (the vendor's client does not type it there).
+type ParserRun = Schemas["ParserRun"] & { object: "parser_run" };
+type ParserRunStatus = Schemas["ParserRunStatus"] & { object: "parser_run_status" };
 
 export interface ParserRunInternal {
   config: Schemas["ParseConfig"];

@@ -10,7 +10,10 @@ export interface KindTypes {
   processor: Schemas["Processor"];
   processor_version: Schemas["ProcessorVersion"];
   processor_run: Schemas["ProcessorRun"];
-  parser_run: Schemas["ParserRun"] | Schemas["ParserRunStatus"];
+  // The emulator always sends `object`, which the spec makes optional on the bare parse answers.
+  parser_run:
+    | (Schemas["ParserRun"] & { object: "parser_run" })
+    | (Schemas["ParserRunStatus"] & { object: "parser_run_status" });
   edit_run: Schemas["EditRun"] | Schemas["EditRunStatus"];
   edit_template: Schemas["EditTemplate"];
   evaluation_set: Schemas["EvaluationSet"];

@@ -1247,7 +1247,18 @@ export interface webhooks {
         put?: never;
         /**
          * workflow_run.step_run.processed
-         * @description A step of a workflow run finished; the payload is that StepRun. Lets receivers stream incremental results.
+         * @description A step of a workflow run finished; the payload is that StepRun (`object:
+         *     "workflow_step_run"`), not the WorkflowRun. Lets receivers stream incremental results.
+         *
+         *     Choice, where the sources disagree: the vendor's events page for 2025-04-21 gives this
+         *     event's payload type as `WorkflowStepRun` and says the payload is a single stepRun
+         *     object from the run's `stepRuns` array; its per-event reference says the same ("A
+         *     workflow step run"). The vendor's client `extend-ai@0.0.12` files the event under
+         *     `WebhookEventWorkflowRun` (payload `WorkflowRun`) only because it groups event types
+         *     by their `workflow_run.` prefix: its `WebhookEventPayload` union has no step-run
+         *     member at all, so it cannot express the documented payload. The documentation is
+         *     specific to this event and is followed; the client's grouping is not.
+         *
          *     Delivered as a signed POST; verify `x-extend-request-signature` over the raw body
          *     before parsing. Endpoints set to signed-URL delivery receive `{ data: <url> }` as
          *     the payload instead.
@@ -1596,7 +1607,9 @@ export interface components {
             content: string;
         };
         /**
-         * @description Machine-readable error code. General codes: `INVALID_REQUEST` (400),
+         * @description Machine-readable error code: an open string. The vendor's client for this version
+         *     types `code` as any string (`ExtendError.code: string`), so new codes may arrive;
+         *     the known ones are listed. General codes: `INVALID_REQUEST` (400),
          *     `UNAUTHORIZED` (401), `USAGE_BLOCKED` (402), `FORBIDDEN` (403), `NOT_FOUND` (404),
          *     `RATE_LIMIT_EXCEEDED` (429, retryable), `ENDPOINT_REMOVED`, `INTERNAL_ERROR` (500,
          *     retryable). File and processing codes (parse, edit, upload):
@@ -1604,19 +1617,26 @@ export interface components {
          *     `FILE_SIZE_TOO_LARGE` (400); `CORRUPT_FILE`, `PASSWORD_PROTECTED_FILE`,
          *     `FAILED_TO_CONVERT_TO_PDF`, `FAILED_TO_GENERATE_TARGET_FORMAT`,
          *     `SCHEMA_VALIDATION_FAILED` (422); `OCR_ERROR` (500, retryable).
+         */
+        ErrorCode: components["schemas"]["KnownErrorCode"] | string;
+        /**
+         * @description The error codes known for this version; `ErrorCode` accepts any other string too.
          * @enum {string}
          */
-        ErrorCode: "INVALID_REQUEST" | "UNAUTHORIZED" | "USAGE_BLOCKED" | "FORBIDDEN" | "NOT_FOUND" | "RATE_LIMIT_EXCEEDED" | "ENDPOINT_REMOVED" | "INTERNAL_ERROR" | "INVALID_CONFIG_OPTIONS" | "UNABLE_TO_DOWNLOAD_FILE" | "FILE_TYPE_NOT_SUPPORTED" | "FILE_SIZE_TOO_LARGE" | "CORRUPT_FILE" | "OCR_ERROR" | "PASSWORD_PROTECTED_FILE" | "FAILED_TO_CONVERT_TO_PDF" | "FAILED_TO_GENERATE_TARGET_FORMAT" | "SCHEMA_VALIDATION_FAILED";
+        KnownErrorCode: "INVALID_REQUEST" | "UNAUTHORIZED" | "USAGE_BLOCKED" | "FORBIDDEN" | "NOT_FOUND" | "RATE_LIMIT_EXCEEDED" | "ENDPOINT_REMOVED" | "INTERNAL_ERROR" | "INVALID_CONFIG_OPTIONS" | "UNABLE_TO_DOWNLOAD_FILE" | "FILE_TYPE_NOT_SUPPORTED" | "FILE_SIZE_TOO_LARGE" | "CORRUPT_FILE" | "OCR_ERROR" | "PASSWORD_PROTECTED_FILE" | "FAILED_TO_CONVERT_TO_PDF" | "FAILED_TO_GENERATE_TARGET_FORMAT" | "SCHEMA_VALIDATION_FAILED";
         /**
-         * @description Error body of every endpoint. The classic endpoints guarantee `success: false` and
-         *     a human-readable `error`; the other fields follow the newer error shape and are sent
-         *     by the emulator on every error (choice: the union of both documented shapes).
+         * @description Error body of every endpoint. The classic endpoints send `success: false` and a
+         *     human-readable `error`; the other fields follow the newer error shape and are sent
+         *     by the emulator on every error (choice: the union of both documented shapes). No
+         *     field is required: the vendor's client for this version types the 401 body as
+         *     `Error_ { success?: boolean; error?: string }` and every other status of these
+         *     endpoints as unknown, so a reader must not count on any one field.
          */
         ErrorResponse: {
             /** @constant */
-            success: false;
+            success?: false;
             /** @description Human-readable description of the problem. */
-            error: string;
+            error?: string;
             code?: components["schemas"]["ErrorCode"];
             /** @description Same text as `error`. */
             message?: string;
@@ -1779,7 +1799,22 @@ export interface components {
             version: string;
             name: string;
         };
-        WorkflowRun: {
+        /** @description A workflow run with its outputs and step runs. */
+        WorkflowRun: components["schemas"]["WorkflowRunFields"] & {
+            status: components["schemas"]["WorkflowStatus"];
+        };
+        /**
+         * @description The run in the answer of `POST /workflow_runs/{workflowRunId}/cancel`: a workflow run
+         *     whose `status` is an optional open string. The vendor's client for this version types
+         *     it so (`WorkflowRunCancelResponseWorkflowRun.status?: string`). The emulator answers
+         *     `CANCELLED` for a pending run and `CANCELLING` for a processing one.
+         */
+        CancelledWorkflowRun: components["schemas"]["WorkflowRunFields"] & {
+            /** @description Usually `CANCELLING` or `CANCELLED`; any `WorkflowStatus`, or another string, may arrive. */
+            status?: components["schemas"]["WorkflowStatus"] | string;
+        };
+        /** @description Every field of a workflow run but `status`, which `WorkflowRun` and `CancelledWorkflowRun` type differently. */
+        WorkflowRunFields: {
             /** @constant */
             object: "workflow_run";
             /** @description Workflow run id (`workflow_run_...`). */
@@ -1791,7 +1826,6 @@ export interface components {
              * @description Dashboard link to the run.
              */
             url: string;
-            status: components["schemas"]["WorkflowStatus"];
             metadata: components["schemas"]["RunMetadata"];
             /** @description Batch id (`batch_...`) when the run was created by `POST /workflow_runs/batch`. */
             batchId?: string;
@@ -1918,6 +1952,11 @@ export interface components {
             /** @constant */
             success: true;
             workflowRun: components["schemas"]["WorkflowRun"];
+        };
+        CancelWorkflowRunResponse: {
+            /** @constant */
+            success: true;
+            workflowRun: components["schemas"]["CancelledWorkflowRun"];
         };
         WorkflowRunListResponse: {
             /** @constant */
@@ -2052,7 +2091,9 @@ export interface components {
             };
         };
         FieldMetadata: {
+            /** @description Confidence of the OCR of the field's text, usually between 0 and 1 (no range is documented for this version). */
             ocrConfidence?: number;
+            /** @description Confidence from the model's log probabilities, usually between 0 and 1 (no range is documented for this version). */
             logprobsConfidence?: number;
             reviewAgentScore?: number;
             citations?: components["schemas"]["Citation"][];
@@ -2551,12 +2592,16 @@ export interface components {
             processingTimeMs: number;
             pageCount: number;
         };
+        /**
+         * @description A finished parser run with its chunks: the bare answer of `POST /parse`, and
+         *     `parserRun` on `GET /parser_runs/{id}` once the run is done. `object` is always sent
+         *     on the GET answer, where it tells the full run from its status; the vendor's client
+         *     for this version does not type it on `POST /parse` answers (`ParserRun` has no
+         *     `object` there), so it may be absent on those.
+         */
         ParserRun: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            object: "parser_run";
+            /** @constant */
+            object?: "parser_run";
             /** @description Parser run id (`parser_run_...`). */
             id: string;
             /** @description The parsed file (`file_...`); a file is created when the input was a URL. */
@@ -2575,12 +2620,16 @@ export interface components {
             config: components["schemas"]["ParseConfig"];
             usage?: components["schemas"]["Usage"];
         };
+        /**
+         * @description The status of a parser run: the bare answer of `POST /parse/async`, the payload of the
+         *     `parser_run.*` webhooks, and `parserRun` on `GET /parser_runs/{id}` while the run is
+         *     in progress. `object` is always sent on the GET answer; the vendor's client for this
+         *     version types `ParserRunStatus` without it for the other two, so it may be absent
+         *     there.
+         */
         ParserRunStatus: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            object: "parser_run_status";
+            /** @constant */
+            object?: "parser_run_status";
             id: string;
             /** @enum {string} */
             status: "PROCESSING" | "PROCESSED" | "FAILED";
@@ -2634,8 +2683,17 @@ export interface components {
             polygon: components["schemas"]["Point"][];
             boundingBox: components["schemas"]["BoundingBox"];
         };
-        /** @description Type-specific details; an empty object for text blocks. */
-        BlockDetails: components["schemas"]["TableDetails"] | components["schemas"]["TableCellDetails"] | components["schemas"]["FigureDetails"] | components["schemas"]["KeyValueDetails"] | Record<string, never>;
+        /**
+         * @description Type-specific details, tagged by `type` for tables, table cells, figures and key-value
+         *     blocks; an empty object for text blocks. Any other object is accepted too: the vendor's
+         *     client types the untagged case as `EmptyBlockDetails = Record<string, unknown>`, so
+         *     details of a block type added later must not be refused.
+         */
+        BlockDetails: components["schemas"]["TableDetails"] | components["schemas"]["TableCellDetails"] | components["schemas"]["FigureDetails"] | components["schemas"]["KeyValueDetails"] | components["schemas"]["OtherBlockDetails"];
+        /** @description Details of a text block (`{}`) or of a block type this document does not describe. */
+        OtherBlockDetails: {
+            [key: string]: unknown;
+        };
         TableDetails: {
             /** @constant */
             type: "table_details";
@@ -2665,8 +2723,17 @@ export interface components {
             success: true;
             /** @description Set when the request fell back to a legacy API version. */
             warning?: string;
-            /** @description The status object while the run is in progress, the full run once it is done. */
-            parserRun: components["schemas"]["ParserRunStatus"] | components["schemas"]["ParserRun"];
+            /**
+             * @description The status object while the run is in progress, the full run once it is done;
+             *     `object` (always present here) tells them apart.
+             */
+            parserRun: (components["schemas"]["ParserRunStatus"] & {
+                /** @constant */
+                object: "parser_run_status";
+            }) | (components["schemas"]["ParserRun"] & {
+                /** @constant */
+                object: "parser_run";
+            });
         };
         DeleteParserRunResponse: {
             /** @constant */
@@ -2985,6 +3052,11 @@ export interface components {
             eventType: "workflow_run.completed" | "workflow_run.failed" | "workflow_run.needs_review" | "workflow_run.rejected";
             payload: components["schemas"]["WorkflowRun"];
         };
+        /**
+         * @description A `workflow_run.step_run.processed` delivery. Its payload is one StepRun, as the
+         *     vendor's event documentation for this version says, not a WorkflowRun as the vendor's
+         *     client groups it (see the webhook's description).
+         */
         StepRunWebhookEvent: {
             eventId: components["schemas"]["WebhookEventId"];
             /** @constant */
@@ -4153,7 +4225,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WorkflowRunResponse"];
+                    "application/json": components["schemas"]["CancelWorkflowRunResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];

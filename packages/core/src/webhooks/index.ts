@@ -345,12 +345,15 @@ export async function fetchSignedPayload(
     parser_run: "parser_run_status",
     workflow: "workflow",
   };
+  // A parser_run.* payload may come without `object` (the vendor's client types it so), and
+  // a step_run payload is a StepRun, not a WorkflowRun.
   const fits =
     typeof payload === "object" &&
     payload !== null &&
     (!kind ||
       !Object.hasOwn(expected, kind) ||
       object === expected[kind] ||
+      (kind === "parser_run" && object === undefined) ||
       event.eventType === "workflow_run.step_run.processed");
   if (!fits)
     throw new WebhookParseError(`The signed payload of ${event.eventId} is not a ${kind} object.`);
