@@ -114,6 +114,13 @@ describe("a file whose URL cannot be downloaded", () => {
   });
 });
 
+test("a corrupt PDF's contents are a 400 CORRUPT_FILE (the spec declares 422 for parse and edit only)", async () => {
+  const file = await t.upload("broken.pdf", "%PDF-1.4\n%%EOF\n", "application/pdf");
+  const { status, body } = await t.request("GET", `/files/${file.id}?rawText=true`);
+  expect(status).toBe(400);
+  expect(body.code).toBe("CORRUPT_FILE");
+});
+
 describe("malformed paths and request targets", () => {
   test.each(["/workflow_runs/%E0%A4%A", "/files/%", "/processors/%zz/versions"])(
     "GET %s without a token is a 401, with one a 400 naming the parameter",

@@ -114,7 +114,13 @@ export const fileHandlers = {
   getFile: async ({ ctx, params, query, headers }) => {
     const id = params.id as string;
     const file = getFile(ctx, id).data;
-    const contents = await fileContents(ctx, id, query);
+    // A document that cannot be read is a 400 here, with its code: the API declares 422 for
+    // parse and edit only, and the bodies of other errors carry the same codes.
+    const contents = await fileContents(ctx, id, query).catch((error: unknown) => {
+      if (error instanceof ProcessingError)
+        throw new ApiError(400, error.code, error.message, false);
+      throw error;
+    });
     if (contents) warn(headers, layoutWarnings(ctx, id));
     // Reading contents may have learned the page count: show the latest record.
     const latest = getFile(ctx, id).data;
