@@ -33,6 +33,19 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20_250_421);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 24);
 const TIMEOUT_MS = 30_000;
 
+/** Bodies that are not a JSON object: broken, another JSON type, bytes that are not UTF-8, none. */
+const RAW_BODIES = [
+  '{"unterminated": ',
+  "[]",
+  "null",
+  '"a string"',
+  "12",
+  "\udcff\ufffe{}",
+  "{}}",
+  "",
+  " \n ",
+];
+
 /** Nothing listens on the discard port: a URL that can never be downloaded. */
 const UNREACHABLE = "http://127.0.0.1:9";
 
@@ -203,11 +216,11 @@ function caseOf(operationId: string, op: Operation): fc.Arbitrary<Case> {
     value?: unknown;
     original?: unknown;
     mutation?: Mutation;
-    syntax?: boolean;
+    raw?: string;
   }> =
     body?.contentType === "application/json"
       ? fc.tuple(arbitraryFor(body.schema, ctx), fc.nat(), fc.nat(9)).map(([value, pick, mode]) => {
-          if (mode === 0) return { syntax: true };
+          if (mode === 0) return { raw: RAW_BODIES[pick % RAW_BODIES.length] as string };
           if (mode > 3) return { value };
           const sites = mutationsOf(value, body.schema, ctx);
           const mutation = sites[pick % Math.max(1, sites.length)];
@@ -255,7 +268,7 @@ function caseOf(operationId: string, op: Operation): fc.Arbitrary<Case> {
       if (badQuery) search.set(badQuery, "NOT_A_VALID_VALUE");
       let caseBody: Case["body"];
       if (body?.contentType === "application/json") {
-        if (json.syntax) caseBody = { text: '{"unterminated": ' };
+        if (json.raw !== undefined) caseBody = { text: json.raw };
         else if ("value" in json) caseBody = { json: json.value };
         headers["content-type"] = "application/json";
       } else if (body?.contentType === "multipart/form-data") caseBody = { form };
@@ -279,8 +292,11 @@ function caseOf(operationId: string, op: Operation): fc.Arbitrary<Case> {
         expected = { status: 400, names: new RegExp(`\`${badPath.name}\``) };
       } else if (badQuery) {
         expected = { status: 400, names: new RegExp(`query\\.${escapeRegExp(badQuery)}\\b`) };
-      } else if (json.syntax) {
-        expected = { status: 400, names: /not valid JSON/ };
+      } else if (json.raw !== undefined) {
+        // No body at all is fine where the body is optional.
+        const required = (op as { body?: { required?: boolean } }).body?.required === true;
+        if (json.raw.trim() !== "" || required)
+          expected = { status: 400, names: json.raw.trim() ? /not valid JSON|body/ : /body/ };
       } else if (json.mutation && bodyProblem.length) {
         // The generator is not exact (an anyOf branch another keyword rejects): when the value
         // was invalid before the mutation, the message names the body, not necessarily the field.
