@@ -127,6 +127,15 @@ export interface WebhookDeliveryOptions {
    * @default [1000, 5000, 25000, 125000, 625000]
    */
   retryDelaysMs?: number[];
+  /**
+   * The current time in milliseconds, for tests. Deliveries come due on this clock (their
+   * `nextAttemptAt` is set and compared on it), so a test can hold a retry back, or make it
+   * due without waiting, by moving it. It is read when deliveries are scheduled (at start,
+   * on a new event, after an attempt, on a redelivery): moving it does not wake a running
+   * emulator by itself. Signature timestamps and the other recorded times stay real.
+   * @default Date.now
+   */
+  now?: () => number;
 }
 
 /**
@@ -178,6 +187,7 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     webhooks: {
       timeoutMs: options.webhooks?.timeoutMs ?? 30_000,
       retryDelaysMs: options.webhooks?.retryDelaysMs ?? [1000, 5000, 25_000, 125_000, 625_000],
+      now: options.webhooks?.now ?? Date.now,
     },
     log: options.log,
     ocr: options.ocr,

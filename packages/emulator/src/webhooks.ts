@@ -222,7 +222,7 @@ export class Webhooks {
           type,
           endpoint.id,
           body,
-          now.getTime(),
+          this.options.now(),
           now.toISOString(),
           now.toISOString(),
           this.store.nextSeq(),
@@ -288,7 +288,7 @@ export class Webhooks {
   redeliver(deliveryId: string) {
     const changed = this.store
       .sql("UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = ? WHERE id = ?")
-      .run(Date.now(), deliveryId).changes;
+      .run(this.options.now(), deliveryId).changes;
     if (!changed) throw notFound("Webhook delivery", deliveryId);
     this.schedule();
   }
@@ -300,7 +300,7 @@ export class Webhooks {
       .sql("SELECT MIN(next_attempt_at) AS at FROM webhook_deliveries WHERE state = 'pending'")
       .get() as { at: number | null };
     if (next.at === null) return;
-    this.timer = setTimeout(() => this.tick(), Math.max(0, next.at - Date.now()));
+    this.timer = setTimeout(() => this.tick(), Math.max(0, next.at - this.options.now()));
     this.timer.unref?.();
   }
 
@@ -309,7 +309,7 @@ export class Webhooks {
       .sql(
         "SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT 32",
       )
-      .all(Date.now()) as { id: string }[];
+      .all(this.options.now()) as { id: string }[];
     for (const { id } of due) {
       if (!this.inFlight.has(id)) void this.attempt(id);
     }
@@ -318,10 +318,10 @@ export class Webhooks {
       .sql(
         "SELECT MIN(next_attempt_at) AS at FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at > ?",
       )
-      .get(Date.now()) as { at: number | null };
+      .get(this.options.now()) as { at: number | null };
     if (later.at !== null && this.running) {
       clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.tick(), Math.max(0, later.at - Date.now()));
+      this.timer = setTimeout(() => this.tick(), Math.max(0, later.at - this.options.now()));
       this.timer.unref?.();
     }
   }
@@ -382,7 +382,7 @@ export class Webhooks {
         .sql(
           "UPDATE webhook_deliveries SET state = ?, attempts = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
         )
-        .run(state, attempt, Date.now() + (delay ?? 0), new Date().toISOString(), id);
+        .run(state, attempt, this.options.now() + (delay ?? 0), new Date().toISOString(), id);
     });
     this.log(
       `webhook ${row.event_type} ${row.event_id} → ${endpoint.url}: attempt ${attempt} ${delivered ? "delivered" : `failed (${error})`}${state === "pending" ? `, retry in ${delay} ms` : ""}`,

@@ -44,6 +44,7 @@ type DeliveryView = {
   eventId: string;
   state: "pending" | "delivered" | "failed";
   attempts: { attempt: number; status: number | null; error: string | null }[];
+  nextAttemptAt: string | null;
 };
 
 async function deliveries(t: TestEmulator, query = ""): Promise<DeliveryView[]> {
@@ -73,6 +74,48 @@ async function startReceiver(reply: (nth: number) => number | "hang") {
       }),
   );
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
+}
+
+/**
+ * A `log` option that keeps the emulator's lines; `next(pattern)` resolves with the first
+ * line matching it, logged already or later (webhook attempts are logged once stored). A
+ * line that never comes fails after a generous bound, a safety net only.
+ */
+function logLines() {
+  const lines: string[] = [];
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  return {
+    log(line: string) {
+      lines.push(line);
+      for (const waiter of [...waiters]) {
+        if (!waiter.pattern.test(line)) continue;
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    },
+    next(pattern: RegExp, timeoutMs = 45_000): Promise<string> {
+      const found = lines.find((line) => pattern.test(line));
+      if (found !== undefined) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(
+            new Error(
+              `no log line matched ${pattern} within ${timeoutMs} ms; got:\n${lines.join("\n")}`,
+            ),
+          );
+        }, timeoutMs);
+        const waiter = {
+          pattern,
+          resolve: (line: string) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        };
+        waiters.push(waiter);
+      });
+    },
+  };
 }
 
 describe("restart on the same database file", () => {
@@ -199,32 +242,44 @@ describe("restart on the same database file", () => {
   });
 
   test("a webhook delivery waiting for its retry at shutdown is retried after the restart", async () => {
+    // The test owns the webhook clock, so no outcome rests on the machine's speed: it stands
+    // still while the first emulator runs (its retry, an hour away, cannot come due before
+    // the shutdown however slow the shutdown is) and moves past the retry's due time across
+    // the restart (the second emulator finds it due at once, with no real waiting).
+    const retryDelayMs = 60 * 60_000;
+    let clock = Date.parse("2025-04-21T12:00:00Z");
+    const webhooks = { retryDelaysMs: [retryDelayMs], now: () => clock };
     const receiver = await startReceiver((nth) => (nth === 1 ? 500 : 200));
-    const webhooks = { retryDelaysMs: [1000] };
-    const first = await start({ webhooks });
+    const firstLog = logLines();
+    const first = await start({ webhooks, log: firstLog.log });
     const { endpoint } = await first.admin("POST", "/webhook_endpoints", {
       url: `${receiver.url}/hook`,
       events: ["workflow.created"],
     });
     await first.client.POST("/workflows", { body: { name: "Retried across a restart" } });
-    const [waiting] = await eventually(async () => {
-      const found = await deliveries(first, `?endpointId=${endpoint.id}`);
-      return found[0]?.attempts.length === 1 ? found : undefined;
-    });
+    // Logged once the failed attempt and the retry's due time are stored.
+    await firstLog.next(
+      new RegExp(` attempt 1 failed \\(HTTP 500\\), retry in ${retryDelayMs} ms$`),
+    );
+    const [waiting] = await deliveries(first, `?endpointId=${endpoint.id}`);
     expect(waiting!.state).toBe("pending");
+    expect(waiting!.attempts.map((a) => a.status)).toEqual([500]);
+    expect(waiting!.nextAttemptAt).toBe(new Date(clock + retryDelayMs).toISOString());
     await first.close();
     expect(receiver.received).toHaveLength(1);
 
-    const second = await start({ webhooks });
-    const [delivered] = await eventually(async () => {
-      const found = await deliveries(second, `?endpointId=${endpoint.id}&state=delivered`);
-      return found.length ? found : undefined;
-    });
+    clock += retryDelayMs;
+    const secondLog = logLines();
+    const second = await start({ webhooks, log: secondLog.log });
+    await secondLog.next(/ attempt 2 delivered$/);
+    const [delivered] = await deliveries(second, `?endpointId=${endpoint.id}`);
+    expect(delivered!.id).toBe(waiting!.id);
+    expect(delivered!.state).toBe("delivered");
     expect(delivered!.eventId).toBe(waiting!.eventId);
     expect(delivered!.attempts.map((a) => a.status)).toEqual([500, 200]);
     expect(receiver.received.map((r) => JSON.parse(r.body).eventId)).toEqual([
       waiting!.eventId,
       waiting!.eventId,
     ]);
-  });
+  }, 60_000);
 });
