@@ -107,7 +107,7 @@ try {
     const row = { project: project.name, typecheck: "-", [`TS ${MIN_TYPESCRIPT}`]: "-", run: "" };
     try {
       if (project.compilerOptions) {
-        for (const file of ["smoke.ts", "batch-step.ts"])
+        for (const file of ["smoke.ts", "batch-step.ts", "dedupe-stores.ts"])
           cpSync(path.join(here, "consumers", file), path.join(cwd, file));
         json(path.join(cwd, "tsconfig.json"), {
           compilerOptions: project.compilerOptions,

@@ -13,7 +13,7 @@ import { formatMessage } from "publint/utils";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** The published packages, in dependency order. */
-export const PUBLISHED = ["core", "emulator", "express", "next", "batch"];
+export const PUBLISHED = ["core", "emulator", "express", "next", "batch", "postgres", "redis"];
 const out = path.join(root, ".pack");
 const RESOLUTIONS = ["node10", "node16-cjs", "node16-esm", "bundler"];
 

@@ -8,6 +8,8 @@ const { startEmulator } = require("@extendkit/emulator");
 const { extendWebhooks } = require("@extendkit/express");
 const { createWebhookHandler } = require("@extendkit/next");
 const { runBatch, createMemoryJournal } = require("@extendkit/batch");
+const { createPostgresDedupeStore, migrate } = require("@extendkit/postgres");
+const { createRedisDedupeStore, fromIoredis } = require("@extendkit/redis");
 
 async function main() {
   const emulator = await startEmulator({ port: 0 });
@@ -38,6 +40,23 @@ async function main() {
       assert.equal(answer.status, 200);
     }
     assert.equal(typeof extendWebhooks({ secret }), "function");
+
+    // The dedupe stores through require(): Redis against a stand-in ioredis client.
+    const keys = new Set();
+    const ioredisLike = {
+      set: async (key, _value, px, _ms, nx) => {
+        if (px !== "PX" || nx !== "NX" || keys.has(key)) return null;
+        keys.add(key);
+        return "OK";
+      },
+      del: async (key) => Number(keys.delete(key)),
+    };
+    const dedupe = createRedisDedupeStore(fromIoredis(ioredisLike));
+    assert.deepEqual([await dedupe.claim("e"), await dedupe.claim("e")], [true, false]);
+    await dedupe.release("e");
+    assert.equal(await dedupe.claim("e"), true);
+    assert.equal(typeof createPostgresDedupeStore, "function");
+    assert.equal(typeof migrate, "function");
 
     const job = runBatch({
       workflowId: emulator.seed.workflowId,

@@ -7,6 +7,7 @@ import { startEmulator } from "@extendkit/emulator";
 import { extendProxy, extendWebhooks } from "@extendkit/express";
 import { createProxyHandlers, createWebhookHandler } from "@extendkit/next";
 import { runThree } from "./batch-step.js";
+import { dedupeTwice } from "./dedupe-stores.js";
 
 const emulator = await startEmulator({ port: 0 });
 try {
@@ -58,7 +59,10 @@ try {
     throw new Error("express middleware missing");
 
   const outcomes = await runThree(emulator);
-  console.log(`ok: run ${run.status}, webhook ${event.eventType}, proxy 200, batch ${outcomes}`);
+  const stores = await dedupeTwice();
+  console.log(
+    `ok: run ${run.status}, webhook ${event.eventType}, proxy 200, batch ${outcomes}, ${stores}`,
+  );
 } finally {
   await emulator.close();
 }
