@@ -1,9 +1,9 @@
 import { defineConfig } from "tsdown";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  entry: { index: "src/index.ts", batch: "src/batch/index.ts" },
   format: ["esm", "cjs"],
-  platform: "neutral",
+  platform: "node",
   fixedExtension: false,
   dts: true,
   sourcemap: true,

@@ -1,5 +1,6 @@
 import { isApiError, NetworkError } from "@extendkit/core";
 import { fullJitter, type Gate, type RetryBudget } from "./gate.js";
+import type { SharedRateGate } from "./journal.js";
 
 /**
  * How the runner retries one request (the `retry` option of {@link runBatch}).
@@ -54,6 +55,8 @@ export interface CallContext {
   onRetry: () => void;
   /** The server's clock, learned from the `Date` header of its answers. */
   clock: ServerClock;
+  /** A rate shared with the job's other runners: taken before each request, paused by a 429. */
+  shared?: SharedRateGate;
 }
 
 /**
@@ -115,6 +118,11 @@ export async function call<T>(
   let throttles = 0;
   for (;;) {
     await gate.acquire(ctx.signal);
+    if (ctx.shared)
+      await ctx.shared.take(ctx.signal).catch((error: unknown) => {
+        gate.release();
+        throw error;
+      });
     let answer: Answer<T> | undefined;
     let thrown: unknown;
     // Each request gets its own short-lived signal: handing the job's long-lived one to
@@ -148,6 +156,8 @@ export async function call<T>(
           return { ok: false, ambiguous: false, error };
         if (++throttles > 50) return { ok: false, ambiguous: false, error };
         if (advised === undefined) budget.spend("status", describe(error));
+        // Every runner of the job waits, not only this one.
+        if (advised !== undefined) await ctx.shared?.pause(advised);
         gate.throttled(
           advised ?? fullJitter(throttles, policy.baseDelayMs, policy.maxDelayMs, ctx.random),
         );

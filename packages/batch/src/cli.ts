@@ -1,17 +1,29 @@
 #!/usr/bin/env node
-import { createReadStream, readFileSync } from "node:fs";
+import { once } from "node:events";
+import { createReadStream, createWriteStream, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { glob, isDynamicPattern } from "tinyglobby";
-import { JournalExistsError, JournalMismatchError } from "./journal.js";
+import {
+  type BatchJournal,
+  JournalExistsError,
+  JournalMismatchError,
+  type SharedRateGate,
+} from "./journal.js";
 import { createProgress, summaryText } from "./progress.js";
 import { runBatch } from "./runner.js";
+import type { BatchOutcome } from "./types.js";
 
 const HELP = `extendkit batch run: run files through an Extend workflow, exactly once
 
 Usage
   extendkit batch run --workflow <id> [options] <files or globs...>
   find invoices -name '*.pdf' | extendkit batch run --workflow <id> [options]
+  extendkit batch status --journal postgres://... --job <name>
+  extendkit batch results --journal postgres://... --job <name> [--out <file>]
 
 Each input gets exactly one run, even when requests fail or the process is killed:
 every submission is recorded in a journal before it is sent, and --resume picks a
@@ -38,6 +50,18 @@ Options
   -o, --out <file>         Results file, JSON lines (default results.jsonl).
       --journal <file>     Journal file (default <out>.journal).
       --resume             Continue the job recorded in the journal.
+
+Many machines (needs @extendkit/postgres and pg installed)
+      --journal postgres://user@host/db
+                           A job shared through PostgreSQL: start the same command on
+                           several machines and they share the work; each input runs
+                           once, a runner that dies is taken over. --out gets this
+                           runner's outcomes; 'batch results' writes the whole job's.
+      --job <name>         The shared job's name (required with postgres://).
+      --rate <n>           Submission requests per second for every runner together;
+                           a 429 seen by one pauses them all.
+      --lease <ms>         How long a runner holds its inputs without renewing its
+                           lease (default 30000); a runner silent longer is taken over.
       --base-url <url>     API root (default $EXTEND_BASE_URL, else https://api.extend.ai).
       --poll-interval <ms> Time between looks for finished runs (default 2000).
       --timeout <ms>       Longest wait for one request's answer (default 60000). A
@@ -84,6 +108,9 @@ const OPTIONS = {
   timeout: { type: "string" },
   "reconcile-delay": { type: "string" },
   "duplicate-watch": { type: "string" },
+  job: { type: "string" },
+  rate: { type: "string" },
+  lease: { type: "string" },
   progress: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
@@ -188,6 +215,15 @@ async function batchRun(argv: string[]): Promise<number> {
   }
 
   const out = values.out ?? "results.jsonl";
+  const shared = isPostgres(values.journal)
+    ? await connectShared(values.journal as string, {
+        job: values.job,
+        perSecond: positiveNumber("rate", values.rate),
+        leaseMs: wholeNumber("lease", values.lease, 100),
+      })
+    : undefined;
+  if (!shared && (values.job !== undefined || values.rate !== undefined))
+    throw new UsageError("--job and --rate need a shared journal: --journal postgres://...");
   const controller = new AbortController();
   const stop = (signal: string) => {
     process.stderr.write(
@@ -221,7 +257,8 @@ async function batchRun(argv: string[]): Promise<number> {
     ...optional("reconcileDelayMs", wholeNumber("reconcile-delay", values["reconcile-delay"], 0)),
     ...optional("duplicateWatchMs", wholeNumber("duplicate-watch", values["duplicate-watch"], 0)),
     out,
-    journal: values.journal ?? `${out}.journal`,
+    journal: shared?.journal ?? values.journal ?? `${out}.journal`,
+    ...(shared?.rateGate ? { rateGate: shared.rateGate } : {}),
     resume: values.resume === true,
     ...(fromStdin ? {} : { expectedInputs: listed.length }),
     signal: controller.signal,
@@ -253,6 +290,13 @@ async function batchRun(argv: string[]): Promise<number> {
     settled = true;
     progress?.stop();
     process.stderr.write(summaryText(summary, out));
+    if (shared) {
+      // --out holds this runner's outcomes; the job's are in the database.
+      process.stderr.write(
+        `extendkit: job ${values.job} is finished; write every outcome with: extendkit batch results --journal <url> --job ${values.job} --out <file>\n`,
+      );
+      return summary.failed > 0 ? 1 : 0;
+    }
     // Exit 0 only for a results file with exactly one line per input.
     const lines = await countLines(out);
     const expected = fromStdin ? summary.total : listed.length;
@@ -269,6 +313,126 @@ async function batchRun(argv: string[]): Promise<number> {
     process.stderr.write(`extendkit: ${(error as Error).message}\n`);
     // A journal of another job, or one that needs --resume, is a command-line matter.
     return error instanceof JournalExistsError || error instanceof JournalMismatchError ? 2 : 3;
+  } finally {
+    await shared?.close();
+  }
+}
+
+const isPostgres = (journal: string | undefined) =>
+  journal !== undefined && /^postgres(ql)?:\/\//i.test(journal);
+
+function positiveNumber(name: string, text: string | undefined) {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!(n > 0) || !Number.isFinite(n))
+    throw new UsageError(`--${name} must be a number above 0; got "${text}".`);
+  return n;
+}
+
+/** What the CLI uses of @extendkit/postgres (an optional peer, typed here, not imported). */
+interface PostgresModule {
+  connectJob(
+    url: string,
+    options: { job: string; perSecond?: number; leaseMs?: number },
+  ): Promise<{ journal: BatchJournal; rateGate?: SharedRateGate; close(): Promise<void> }>;
+  connectReader(url: string): Promise<{
+    status(job: string): Promise<
+      | {
+          job: string;
+          workflowId: string;
+          inputs: number;
+          finished: number;
+          byStatus: Record<string, number>;
+          runners: Array<{ id: string; host: string; pid: number; state: string; holding: number }>;
+        }
+      | undefined
+    >;
+    outcomes(job: string): AsyncIterable<BatchOutcome>;
+    close(): Promise<void>;
+  }>;
+}
+type Shared = Awaited<ReturnType<PostgresModule["connectJob"]>>;
+
+/**
+ * Loads @extendkit/postgres from the user's project (the working directory) or beside this
+ * package, and connects the job: it is an optional peer, never a dependency of the CLI.
+ */
+async function loadPostgres(): Promise<PostgresModule> {
+  for (const base of [join(process.cwd(), "package.json"), fileURLToPath(import.meta.url)]) {
+    try {
+      const resolved = createRequire(base).resolve("@extendkit/postgres/batch");
+      return await import(pathToFileURL(resolved).href);
+    } catch {}
+  }
+  throw new UsageError(
+    "--journal postgres://... needs @extendkit/postgres and pg in this project: npm install @extendkit/postgres pg",
+  );
+}
+
+async function connectShared(
+  url: string,
+  options: { job: string | undefined; perSecond?: number; leaseMs?: number },
+): Promise<Shared> {
+  if (!options.job)
+    throw new UsageError(
+      "--job is required with --journal postgres://...: the name every runner of the job uses.",
+    );
+  const { connectJob } = await loadPostgres();
+  return connectJob(url, {
+    job: options.job,
+    ...(options.perSecond !== undefined ? { perSecond: options.perSecond } : {}),
+    ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+  });
+}
+
+/** `extendkit batch status` and `extendkit batch results`: a shared job, from any machine. */
+async function batchReport(command: "status" | "results", argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      journal: { type: "string" },
+      job: { type: "string" },
+      out: { type: "string", short: "o" },
+      json: { type: "boolean" },
+    },
+  });
+  if (!isPostgres(values.journal))
+    throw new UsageError(`batch ${command} reads a shared job: pass --journal postgres://...`);
+  if (!values.job) throw new UsageError(`batch ${command} needs --job <name>.`);
+  const reader = await (await loadPostgres()).connectReader(values.journal as string);
+  try {
+    if (command === "status") {
+      const status = await reader.status(values.job);
+      if (!status) throw new UsageError(`there is no job named ${JSON.stringify(values.job)}.`);
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(status)}\n`);
+        return 0;
+      }
+      const statuses = Object.entries(status.byStatus)
+        .map(([name, n]) => `${n} ${name}`)
+        .join(", ");
+      process.stdout.write(
+        `job ${status.job} (${status.workflowId}): ${status.finished}/${status.inputs} inputs finished${statuses ? ` (${statuses})` : ""}\n`,
+      );
+      for (const r of status.runners)
+        process.stdout.write(
+          `  runner ${r.id} on ${r.host} (pid ${r.pid}): ${r.state}, holding ${r.holding}\n`,
+        );
+      return 0;
+    }
+    const file = values.out ?? "results.jsonl";
+    const stream = createWriteStream(file);
+    let count = 0;
+    for await (const outcome of reader.outcomes(values.job)) {
+      if (!stream.write(`${JSON.stringify(outcome)}\n`)) await once(stream, "drain");
+      count++;
+    }
+    stream.end();
+    await once(stream, "close");
+    process.stderr.write(`extendkit: wrote ${count} outcome(s) of job ${values.job} to ${file}\n`);
+    return 0;
+  } finally {
+    await reader.close();
   }
 }
 
@@ -299,9 +463,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return group === undefined ? 2 : 0;
   }
+  if (group === "batch" && (command === "status" || command === "results"))
+    return batchReport(command, rest);
   if (group !== "batch" || command !== "run")
     throw new UsageError(
-      `unknown command "${[group, command].filter(Boolean).join(" ")}"; the command is: extendkit batch run (see --help).`,
+      `unknown command "${[group, command].filter(Boolean).join(" ")}"; the commands are: extendkit batch run, batch status, batch results (see --help).`,
     );
   return batchRun(rest);
 }

@@ -26,6 +26,7 @@ export {
   type InputSource,
   InvalidInputError,
   type PreparedInput,
+  prepareInput,
 } from "./inputs.js";
 export {
   type BatchJournal,
@@ -37,6 +38,9 @@ export {
   JournalExistsError,
   type JournalJob,
   JournalMismatchError,
+  LeaseLostError,
+  type SharedRateGate,
+  type TakeOver,
 } from "./journal.js";
 export type { BatchOptions } from "./options.js";
 export { type BatchJob, runBatch } from "./runner.js";

@@ -118,7 +118,20 @@ function describe(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-/** Reads one input into its canonical form, with its deterministic key. */
+/**
+ * Reads one input into its canonical form, with its deterministic key: what the runner hands
+ * to {@link BatchJournal.claim}, for writing and testing journals of your own.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryJournal, prepareInput } from "@extendkit/batch";
+ *
+ * const journal = createMemoryJournal();
+ * const { epoch } = await journal.open({ workflowId: "workflow_invoices", mode: "batch" });
+ * const input = prepareInput({ rawText: "Invoice #7" });
+ * await journal.claim(input, epoch); // input.key is the same in every process
+ * ```
+ */
 export function prepareInput(input: BatchInput, cwd: string = process.cwd()): PreparedInput {
   let source: InputSource;
   let options: InputOptions = {};

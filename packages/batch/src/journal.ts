@@ -74,7 +74,25 @@ export type ClaimResult =
       state: "known";
       /** The key's journal entry, which says what is left to do. */
       entry: JournalEntry;
+    }
+  | {
+      /**
+       * A journal shared by several runners: another runner of the job holds the input (or
+       * has finished it). This runner leaves it alone; it may take it over later, through
+       * {@link BatchJournal.takeOver}, if that runner dies.
+       */
+      state: "elsewhere";
     };
+
+/** What {@link BatchJournal.takeOver} handed to this runner. */
+export interface TakeOver {
+  /** Whether every input of the job has its outcome: the job is over for every runner. */
+  finished: boolean;
+  /** Submissions this runner now holds that still have inputs without an outcome. */
+  chunks: JournalChunk[];
+  /** Inputs this runner now holds that are in no submission yet. */
+  entries: JournalEntry[];
+}
 
 /**
  * Where the runner records what it has done, so a killed process can resume without sending
@@ -92,6 +110,12 @@ export interface BatchJournal {
     inputs: number;
     /** This process's generation, which `claim` uses to tell a duplicate from a resumed input. */
     epoch: number;
+    /**
+     * The journal is shared by several runners on one job: joining it needs no `resume`, the
+     * runner leaves inputs held elsewhere alone, writes only its own outcomes to `out`, and
+     * takes over the inputs of runners that died through {@link BatchJournal.takeOver}.
+     */
+    shared?: boolean;
   }>;
   /** Records that an input was read in generation `epoch`. */
   claim(input: PreparedInput, epoch: number): Promise<ClaimResult>;
@@ -139,8 +163,47 @@ export interface BatchJournal {
   addDuplicate(duplicate: DuplicateRun & { key: string }): Promise<void>;
   /** The second runs recorded for an input. */
   duplicatesOf(key: string): Promise<DuplicateRun[]>;
+  /**
+   * Shared journals only: hands this runner the unfinished inputs of runners whose lease has
+   * expired (they died, or stopped for longer than the lease), and says whether the job is
+   * finished. Called once this runner has read every input, until the job is finished.
+   */
+  takeOver?(): Promise<TakeOver>;
   /** Closes the journal; no call may follow. */
   close(): Promise<void>;
+}
+
+/**
+ * This runner no longer holds its inputs: its lease on a shared journal expired (a pause
+ * longer than the lease: a long GC, SIGSTOP, a suspended VM) and another runner may have
+ * taken them over. The journal refuses its writes, so it submits and records nothing more;
+ * what it did before is in the journal, and the other runners finish the job.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await job.done();
+ * } catch (error) {
+ *   if (error instanceof LeaseLostError) process.exit(3); // the other runners carry on
+ *   throw error;
+ * }
+ * ```
+ */
+export class LeaseLostError extends Error {
+  /** Always `"LeaseLostError"`. */
+  override name = "LeaseLostError";
+}
+
+/**
+ * A submission rate shared by every runner of a job (the `rateGate` option of
+ * {@link runBatch}), so that together they stay within the API's limit, and a 429 seen by one
+ * pauses them all.
+ */
+export interface SharedRateGate {
+  /** Resolves when one more submission request may be sent; rejects on the abort. */
+  take(signal: AbortSignal): Promise<void>;
+  /** The server asked to wait `ms` (a 429's `Retry-After`): no runner sends before then. */
+  pause(ms: number): Promise<void>;
 }
 
 /**

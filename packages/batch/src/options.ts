@@ -2,7 +2,7 @@ import type { ClientOptions } from "@extendkit/core";
 import type { RetryPolicy } from "./call.js";
 import type { RetryBudgetOptions } from "./gate.js";
 import type { BatchInput } from "./inputs.js";
-import type { BatchJournal } from "./journal.js";
+import type { BatchJournal, SharedRateGate } from "./journal.js";
 import type { BatchStats } from "./stats.js";
 
 /**
@@ -95,6 +95,12 @@ export interface BatchOptions {
    * @default ".extendkit/batch/<workflowId>.journal"
    */
   journal?: string | BatchJournal | false;
+  /**
+   * A submission rate shared with the job's other runners (such as `@extendkit/postgres`'s
+   * `createPostgresRateGate`): every submission request, retries included, takes a slot from
+   * it, and a 429's `Retry-After` pauses every runner. Without it, each runner paces itself.
+   */
+  rateGate?: SharedRateGate;
   /**
    * Continue the job recorded in the journal. Without it, a journal that already holds inputs
    * is refused rather than mixed with a new job.

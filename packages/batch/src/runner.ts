@@ -21,6 +21,7 @@ import { inputLabel, type PreparedInput, prepareInput } from "./inputs.js";
 import {
   type BatchJournal,
   createMemoryJournal,
+  type JournalChunk,
   type JournalEntry,
   JournalExistsError,
 } from "./journal.js";
@@ -139,6 +140,10 @@ class Runner {
   // runs found by then, so each input still gets one outcome.
   private readonly held = new Map<string, BatchOutcome>();
   private failedScans = 0;
+  // A journal shared by several runners: inputs held elsewhere are left alone, and inputs
+  // of runners that died are taken over once this one has read everything.
+  private shared = false;
+  private helping = false;
 
   constructor(options: BatchOptions) {
     if (typeof options?.workflowId !== "string" || options.workflowId === "")
@@ -203,7 +208,10 @@ class Runner {
       },
     });
     this.ctx = {
-      submit: context(this.submitGate),
+      submit: {
+        ...context(this.submitGate),
+        ...(options.rateGate ? { shared: options.rateGate } : {}),
+      },
       upload: context(new Gate({ maxConcurrency: options.uploadConcurrency ?? 8, random })),
       read: context(new Gate({ maxConcurrency: options.readConcurrency ?? 8, random })),
     };
@@ -289,7 +297,8 @@ class Runner {
         mode: this.mode,
       });
       this.epoch = opened.epoch;
-      if (opened.inputs > 0 && !options.resume)
+      this.shared = opened.shared === true;
+      if (opened.inputs > 0 && !options.resume && !this.shared)
         throw new JournalExistsError(
           `The journal${typeof options.journal === "string" || options.journal === undefined ? ` ${options.journal ?? join(".extendkit", "batch", `${options.workflowId}.journal`)}` : ""} already holds ${opened.inputs} inputs of an earlier run of this job. Pass resume: true (CLI: --resume) to continue it, or use a new journal to start over.`,
         );
@@ -331,6 +340,7 @@ class Runner {
           this.abort.signal.addEventListener("abort", () => resolve(), { once: true });
         });
       this.abort.signal.throwIfAborted();
+      if (this.shared) await this.help();
       // Every input has its outcome: wake the collector from its sleep so it ends now.
       this.idle.abort();
       await collecting;
@@ -432,33 +442,76 @@ class Runner {
   }
 
   private async restore(): Promise<void> {
-    if (!this.options.resume) return;
+    // A shared journal is resumed by taking over, after reading (see `help`).
+    if (!this.options.resume || this.shared) return;
     this.watch.restore(await this.journal.watchedChunks());
     for await (const outcome of this.journal.outcomes())
       await this.emit({ ...outcome, fromJournal: true });
-    for (const chunk of await this.journal.openChunks()) {
-      const entries = (await this.journal.chunkEntries(chunk.id)).filter((e) => !e.finished);
-      this.tally.stats.inFlight += entries.length;
-      if (chunk.state === "pending") {
-        // Runs found by reconciling may have finished while no process watched: ask at once.
-        const attached = this.submitChunk(entries, {
-          id: chunk.id,
-          attemptAt: chunk.attemptAt,
-          ...(chunk.inFlightUntil !== undefined ? { inFlightUntil: chunk.inFlightUntil } : {}),
-        });
-        this.spawn(attached.then(() => this.collector.check().then(() => {})));
-      } else if (chunk.batchId) {
-        this.batches.set(chunk.batchId, entries.length);
-        this.tally.stats.submitted += entries.length;
-      } else {
-        for (const entry of entries) if (entry.runId) this.runs.set(entry.runId, entry.key);
-        this.tally.stats.submitted += entries.filter((e) => e.runId).length;
-        const orphans = entries.filter((e) => !e.runId);
-        if (orphans.length > 0) this.spawn(this.submitChunk(orphans));
-      }
-    }
+    for (const chunk of await this.journal.openChunks()) await this.attach(chunk);
     // Runs that finished while no process was watching: ask about each open one directly.
     if (this.runs.size > 0 || this.batches.size > 0) await this.collector.check();
+  }
+
+  /** Takes up a submission recorded by an earlier process (or a runner that died). */
+  private async attach(chunk: JournalChunk): Promise<void> {
+    const entries = (await this.journal.chunkEntries(chunk.id)).filter((e) => !e.finished);
+    this.tally.stats.inFlight += entries.length;
+    if (chunk.state === "pending") {
+      // Runs found by reconciling may have finished while no process watched: ask at once.
+      const attached = this.submitChunk(entries, {
+        id: chunk.id,
+        attemptAt: chunk.attemptAt,
+        ...(chunk.inFlightUntil !== undefined ? { inFlightUntil: chunk.inFlightUntil } : {}),
+      });
+      this.spawn(attached.then(() => this.collector.check().then(() => {})));
+    } else if (chunk.batchId) {
+      this.batches.set(chunk.batchId, entries.length);
+      this.tally.stats.submitted += entries.length;
+    } else {
+      for (const entry of entries) if (entry.runId) this.runs.set(entry.runId, entry.key);
+      this.tally.stats.submitted += entries.filter((e) => e.runId).length;
+      const orphans = entries.filter((e) => !e.runId);
+      if (orphans.length > 0) this.spawn(this.submitChunk(orphans));
+    }
+  }
+
+  /**
+   * A runner on a shared journal that has read every input stays until the job is finished:
+   * it takes over the inputs of runners whose lease expired (reconciling their submissions in
+   * flight, never sending them blindly) and waits while live runners finish theirs.
+   */
+  private async help(): Promise<void> {
+    const takeOver = this.journal.takeOver?.bind(this.journal);
+    if (!takeOver) return;
+    this.helping = true;
+    try {
+      for (;;) {
+        this.abort.signal.throwIfAborted();
+        const taken = await takeOver();
+        if (taken.finished) return;
+        this.watch.restore(
+          (await this.journal.watchedChunks()).filter((w) =>
+            taken.chunks.some((c) => c.id === w.id),
+          ),
+        );
+        for (const chunk of taken.chunks) await this.attach(chunk);
+        for (const entry of taken.entries) await this.enqueue(entry);
+        this.chunker.flush();
+        if (this.tally.stats.inFlight > 0) {
+          if (this.runs.size > 0 || this.batches.size > 0) await this.collector.check();
+          await new Promise<void>((resolve) => {
+            this.finishedAll = resolve;
+            this.abort.signal.addEventListener("abort", () => resolve(), { once: true });
+          });
+          this.finishedAll = undefined;
+          while (this.tasks.size > 0) await Promise.all([...this.tasks]);
+        } else {
+          await sleep(this.options.pollIntervalMs ?? 2000, this.abort.signal).catch(() => {});
+        }
+      }
+    } finally {
+      this.helping = false;
+    }
   }
 
   private async read(): Promise<void> {
@@ -489,21 +542,28 @@ class Runner {
         });
         continue;
       }
+      // Held by another runner of a shared journal: it is that runner's to do.
+      if (claim.state === "elsewhere") continue;
       let entry: ChunkInput = input;
       if (claim.state === "known") {
         // Finished, or in a submission the restore step already re-attached to.
         if (claim.entry.finished || claim.entry.chunkId) continue;
         entry = claim.entry;
       }
-      this.tally.stats.inFlight++;
-      while (this.tally.stats.inFlight > maxInFlight) await this.room();
-      if (entry.source.kind === "path" && !entry.fileId) {
-        await this.uploads.acquire(this.abort.signal);
-        const upload = this.upload(entry as JournalEntry).finally(() => this.uploads.release());
-        this.spawn(upload);
-      } else {
-        this.chunker.add(entry);
-      }
+      while (this.tally.stats.inFlight >= maxInFlight) await this.room();
+      await this.enqueue(entry);
+    }
+  }
+
+  /** Counts an input in flight and sends it on: uploaded first if it is a path, then chunked. */
+  private async enqueue(entry: ChunkInput): Promise<void> {
+    this.tally.stats.inFlight++;
+    if (entry.source.kind === "path" && !entry.fileId) {
+      await this.uploads.acquire(this.abort.signal);
+      const upload = this.upload(entry as JournalEntry).finally(() => this.uploads.release());
+      this.spawn(upload);
+    } else {
+      this.chunker.add(entry);
     }
   }
 
@@ -589,7 +649,10 @@ class Runner {
     let quiet = 0;
     let patience = 3;
     let lastCheck = Date.now();
-    while (!this.abort.signal.aborted && (this.reading || this.tally.stats.inFlight > 0)) {
+    while (
+      !this.abort.signal.aborted &&
+      (this.reading || this.helping || this.tally.stats.inFlight > 0)
+    ) {
       this.report();
       await sleep(interval, this.wake).catch(() => {});
       if (this.abort.signal.aborted || this.idle.signal.aborted) return;

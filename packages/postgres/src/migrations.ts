@@ -1,3 +1,4 @@
+import { batchTables } from "./batch/tables.js";
 import { quoteSchema } from "./sql.js";
 
 /** One step of the package's schema. */
@@ -34,5 +35,12 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX webhook_dedupe_expires_at ON ${quoteSchema(schema)}.webhook_dedupe (expires_at);
     `,
+  },
+  {
+    version: 2,
+    name: "batch_jobs",
+    // Batch jobs shared by several runners: their inputs, submissions, runners (with leases)
+    // and second runs, plus the rate gates that pace them.
+    sql: batchTables,
   },
 ];
