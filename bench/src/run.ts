@@ -8,6 +8,7 @@ import { clientOverhead } from "./client-overhead.js";
 import { emulatorHttp } from "./emulator-http.js";
 import { parseThroughput } from "./parse-throughput.js";
 import { proxyScan } from "./proxy-scan.js";
+import { sharedJobs } from "./shared-jobs.js";
 import type { Row } from "./types.js";
 
 const suites: Array<[string, () => Promise<Row[]>]> = [
@@ -17,6 +18,7 @@ const suites: Array<[string, () => Promise<Row[]>]> = [
   ["parse throughput", parseThroughput],
   ["proxy scan", proxyScan],
   ["batch runner", batchRunner],
+  ["shared jobs", sharedJobs],
 ];
 
 // `pnpm bench -- client` runs only the suites whose name contains "client".

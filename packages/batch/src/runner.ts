@@ -500,6 +500,8 @@ class Runner {
         if (this.tally.stats.inFlight > 0) {
           if (this.runs.size > 0 || this.batches.size > 0) await this.collector.check();
           await new Promise<void>((resolve) => {
+            // The check above may have finished them all already.
+            if (this.tally.stats.inFlight <= 0) return resolve();
             this.finishedAll = resolve;
             this.abort.signal.addEventListener("abort", () => resolve(), { once: true });
           });

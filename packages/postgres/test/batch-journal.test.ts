@@ -77,7 +77,7 @@ describe.skipIf(!available)("a batch job shared through PostgreSQL", () => {
   }
 
   function runner(job: string, inputs: unknown[], tag: string, extra: object = {}) {
-    const journal = createPostgresJournal(pool, { job, schema, leaseMs: 2000 });
+    const journal = createPostgresJournal(pool, { job, schema, leaseMs: 10_000 });
     return runBatch({
       client: { baseUrl: emulator.url, token: emulator.token },
       workflowId: emulator.seed.workflowId,
@@ -126,7 +126,13 @@ describe.skipIf(!available)("a batch job shared through PostgreSQL", () => {
     const job = jobName();
     const inputs = texts(30, job);
     // Runner A claims every input, records a chunk as sent, and dies before it is answered.
-    const dead = createPostgresJournal(pool, { job, schema, leaseMs: 5000, runnerId: "dead-a" });
+    const dead = createPostgresJournal(pool, {
+      job,
+      schema,
+      // Its heartbeat never comes round during the test: the lease is expired below.
+      leaseMs: 600_000,
+      runnerId: "dead-a",
+    });
     await dead.open({ workflowId: emulator.seed.workflowId, mode: "batch" });
     const prepared = inputs.map((input) => prepareInput(input));
     for (const input of prepared) expect((await dead.claim(input, 1)).state).toBe("new");

@@ -153,13 +153,14 @@ export function createPostgresJournal(pool: PgPool, options: PostgresJournalOpti
 
   const lost = () =>
     new LeaseLostError(
-      `Runner ${me} lost its lease on job ${name}: it was silent for more than ${leaseMs} ms (a pause such as a long GC or SIGSTOP, or an unreachable database), and its inputs may have passed to another runner. It records and submits nothing more; the other runners finish the job.`,
+      `Runner ${me} lost its lease on job ${name}: it was silent for more than ${leaseMs} ms (a pause such as a long GC or SIGSTOP, or an unreachable database), and another runner took over its inputs. It records and submits nothing more; the other runners finish the job.`,
     );
 
   /**
    * Runs `work` in a transaction that first checks, holding a share lock on this runner's
-   * row, that its lease is still valid: a runner declaring it dead must wait for the write to
-   * end, and a write after that finds the lease gone.
+   * row, that no other runner has declared it dead: declaring it dead updates that row, so it
+   * waits for the write to end, and every write after that is refused. A runner whose lease
+   * merely ran out (a slow machine) goes on until another runner actually takes over.
    */
   async function guarded<T>(work: (client: PgQueryable) => Promise<T>): Promise<T> {
     if (fenced) throw lost();
@@ -167,7 +168,7 @@ export function createPostgresJournal(pool: PgPool, options: PostgresJournalOpti
     try {
       await client.query("BEGIN");
       const alive = await client.query(
-        `SELECT 1 FROM ${s}.batch_runners WHERE job = $1 AND id = $2 AND NOT dead AND lease_until >= ${DB_NOW} FOR SHARE`,
+        `SELECT 1 FROM ${s}.batch_runners WHERE job = $1 AND id = $2 AND NOT dead FOR SHARE`,
         [name, me],
       );
       if (alive.rowCount === 0) {
@@ -188,7 +189,7 @@ export function createPostgresJournal(pool: PgPool, options: PostgresJournalOpti
   async function renew(): Promise<void> {
     if (fenced) return;
     const renewed = await pool.query(
-      `UPDATE ${s}.batch_runners SET lease_until = ${DB_NOW} + $3 WHERE job = $1 AND id = $2 AND NOT dead AND lease_until >= ${DB_NOW}`,
+      `UPDATE ${s}.batch_runners SET lease_until = ${DB_NOW} + $3 WHERE job = $1 AND id = $2 AND NOT dead`,
       [name, me, leaseMs],
     );
     if (renewed.rowCount === 0) fenced = true;
