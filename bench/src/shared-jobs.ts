@@ -22,8 +22,6 @@ interface Measure {
   accepted: number;
   throttled: number;
   seconds: number;
-  /** Most submissions accepted in any one-second window. */
-  peak: number;
 }
 
 async function submissions(
@@ -71,12 +69,8 @@ async function submissions(
   }
   accepted.sort((a, b) => a - b);
   const seconds = ((accepted.at(-1) ?? 0) - (accepted[0] ?? 0)) / 1000;
-  let peak = 0;
-  for (let i = 0, j = 0; i < accepted.length; i++) {
-    while ((accepted[i] as number) - (accepted[j] as number) >= 1000) j++;
-    peak = Math.max(peak, i - j + 1);
-  }
-  return { accepted: accepted.length, throttled, seconds, peak };
+
+  return { accepted: accepted.length, throttled, seconds };
 }
 
 async function journalThroughput(pool: pg.Pool, schema: string, concurrency: number) {
@@ -115,16 +109,21 @@ export async function sharedJobs(): Promise<Row[]> {
     for (const shared of [true, false]) {
       for (const runners of shared ? [1, 2, 3] : [3]) {
         const m = await submissions(runners, shared, pool, schema);
-        const rate = m.accepted / Math.max(m.seconds, 0.001);
+        // n submissions span n - 1 intervals.
+        const rate = (m.accepted - 1) / Math.max(m.seconds, 0.001);
         const perMinute = (m.throttled / Math.max(m.seconds, 0.001)) * 60;
         rows.push({
           benchmark: `shared job: ${runners} runner(s), ${shared ? "shared gate" : "no shared gate"}`,
-          result: `${rate.toFixed(2)} submissions/s = ${(rate / R).toFixed(2)} R; peak ${m.peak} in 1 s; ${perMinute.toFixed(0)} 429s/min`,
+          result: `${rate.toFixed(2)} submissions/s = ${(rate / R).toFixed(2)} R; ${perMinute.toFixed(0)} 429s/min`,
           against: shared
-            ? `target ≥ 0.90 R and never above R (R = ${R}/s)`
-            : "the same runners with the shared gate",
-          verdict: shared ? (rate >= 0.9 * R && m.peak <= R ? "meets" : "misses") : "info",
-          method: `${INPUTS} inputs, one per POST /workflow_runs, through ${runners} runBatch runner(s) sharing one Postgres journal${shared ? ` and one Postgres rate gate at R` : ", each pacing itself (AIMD, Retry-After)"}, against an emulator limited to R = ${R} submissions/s. Rate: accepted submissions over the time from the first to the last; peak: most accepted in any one-second window; 429s per minute of that time.`,
+            ? `target ≥ 0.90 R, never above R (R = ${R}/s): no 429 from the limiter`
+            : "the same runners with the shared gate (above)",
+          verdict: shared
+            ? rate >= 0.9 * R && rate <= R * 1.005 && m.throttled === 0
+              ? "meets"
+              : "misses"
+            : "info",
+          method: `${INPUTS} inputs, one per POST /workflow_runs, through ${runners} runBatch runner(s) sharing one Postgres journal${shared ? ` and one Postgres rate gate at R` : ", each pacing itself (AIMD, Retry-After)"}, against an emulator limited to R = ${R} submissions/s. Rate: accepted submissions (the intervals from the first to the last) per second; 429s per minute of that time. The emulator's limiter is a token bucket of R per second, so no 429 means never above R.`,
         });
       }
     }
