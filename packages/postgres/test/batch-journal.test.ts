@@ -12,7 +12,7 @@ import {
 } from "@extendkit/batch";
 import { type Emulator, startEmulator } from "@extendkit/emulator";
 import type pg from "pg";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import {
   createPostgresJournal,
   createPostgresRateGate,
@@ -21,13 +21,22 @@ import {
 } from "../src/batch/index.js";
 import { migrate } from "../src/index.js";
 import { quoteSchema } from "../src/sql.js";
-import { dropSchemas, newPool, postgresAvailable, uniqueSchema } from "./postgres.js";
+import {
+  dropSchemas,
+  newPool,
+  parseOnlyWorkflow,
+  postgresAvailable,
+  uniqueSchema,
+} from "./postgres.js";
 
 const available = await postgresAvailable();
+// Seconds alone; beside every other suite on a two-core machine, many times that.
+vi.setConfig({ testTimeout: 120_000 });
 
 describe.skipIf(!available)("a batch job shared through PostgreSQL", () => {
   let emulator: Emulator;
   let pool: pg.Pool;
+  let workflowId: string;
   const schema = uniqueSchema("batch");
   let jobs = 0;
   const jobName = () => `job-${++jobs}`;
@@ -36,6 +45,7 @@ describe.skipIf(!available)("a batch job shared through PostgreSQL", () => {
     pool = newPool(20);
     await migrate(pool, { schema });
     emulator = await startEmulator({ port: 0, db: ":memory:", pageLatencyMs: 0 });
+    workflowId = await parseOnlyWorkflow(emulator);
   });
   afterAll(async () => {
     await emulator?.close();
@@ -80,7 +90,7 @@ describe.skipIf(!available)("a batch job shared through PostgreSQL", () => {
     const journal = createPostgresJournal(pool, { job, schema, leaseMs: 10_000 });
     return runBatch({
       client: { baseUrl: emulator.url, token: emulator.token },
-      workflowId: emulator.seed.workflowId,
+      workflowId: workflowId,
       inputs: inputs as never,
       journal,
       // Batch mode: each run carries its input's key, so the server's runs can be counted per input.
@@ -133,7 +143,7 @@ describe.skipIf(!available)("a batch job shared through PostgreSQL", () => {
       leaseMs: 600_000,
       runnerId: "dead-a",
     });
-    await dead.open({ workflowId: emulator.seed.workflowId, mode: "batch" });
+    await dead.open({ workflowId: workflowId, mode: "batch" });
     const prepared = inputs.map((input) => prepareInput(input));
     for (const input of prepared) expect((await dead.claim(input, 1)).state).toBe("new");
     const keys = prepared.slice(0, 10).map((i) => i.key);
@@ -144,7 +154,7 @@ describe.skipIf(!available)("a batch job shared through PostgreSQL", () => {
       method: "POST",
       headers: { ...headers(), "content-type": "application/json" },
       body: JSON.stringify({
-        workflowId: emulator.seed.workflowId,
+        workflowId: workflowId,
         inputs: prepared.slice(0, 10).map((input) => ({
           rawText: (input.source as { rawText: string }).rawText,
           metadata: { tag: job, [KEY_FIELD]: input.key },

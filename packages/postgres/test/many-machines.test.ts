@@ -15,7 +15,13 @@ import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { jobStatus } from "../src/batch/index.js";
 import { migrate } from "../src/index.js";
-import { newPool, POSTGRES_URL, postgresAvailable, uniqueSchema } from "./postgres.js";
+import {
+  newPool,
+  POSTGRES_URL,
+  parseOnlyWorkflow,
+  postgresAvailable,
+  uniqueSchema,
+} from "./postgres.js";
 import { assertBuilt } from "./processes.js";
 
 const INPUTS = Number(process.env.MANY_MACHINES_INPUTS ?? 240);
@@ -34,6 +40,7 @@ interface Runner {
 describe.skipIf(!available)("three CLI runners on one job, one killed, one paused", () => {
   let emulator: Emulator;
   let pool: pg.Pool;
+  let workflowId: string;
   let dir: string;
   // The CLI migrates and uses the default schema; the job name keeps runs of this file apart.
   const job = `many-${uniqueSchema("job")}`;
@@ -59,6 +66,7 @@ describe.skipIf(!available)("three CLI runners on one job, one killed, one pause
         ],
       },
     });
+    workflowId = await parseOnlyWorkflow(emulator);
     dir = mkdtempSync(path.join(tmpdir(), "extendkit-many-"));
     for (let i = 0; i < INPUTS; i++)
       writeFileSync(
@@ -84,7 +92,7 @@ describe.skipIf(!available)("three CLI runners on one job, one killed, one pause
         "batch",
         "run",
         "--workflow",
-        emulator.seed.workflowId,
+        workflowId,
         "--journal",
         POSTGRES_URL,
         "--job",

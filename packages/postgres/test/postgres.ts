@@ -50,3 +50,17 @@ export async function dropSchemas(pool: pg.Pool, schemas: Iterable<string>): Pro
   for (const schema of schemas)
     await pool.query(`DROP SCHEMA IF EXISTS ${quoteSchema(schema)} CASCADE`);
 }
+
+/**
+ * A one-step (parse) workflow on the emulator: these suites measure the runners, so the
+ * emulator should keep up, even beside every other suite on a two-core machine.
+ */
+export async function parseOnlyWorkflow(emulator: { url: string; token: string }): Promise<string> {
+  const response = await fetch(`${emulator.url}/_emulator/workflows`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${emulator.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "Parse only", steps: [{ type: "PARSE", name: "Parse" }] }),
+  });
+  if (!response.ok) throw new Error(`creating the workflow failed: ${await response.text()}`);
+  return ((await response.json()) as { workflow: { id: string } }).workflow.id;
+}
