@@ -28,11 +28,11 @@ export {
   connectJob,
   connectReader,
   type JobStatus,
-  jobOutcomes,
   jobStatus,
 } from "./job.js";
 export {
   createPostgresJournal,
+  jobOutcomes,
   type PgPool,
   type PgQueryable,
   type PostgresJournalOptions,

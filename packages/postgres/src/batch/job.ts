@@ -1,7 +1,7 @@
 import type { BatchJournal, BatchOutcome, SharedRateGate } from "@extendkit/batch";
 import { migrate } from "../migrate.js";
 import { quoteSchema } from "../sql.js";
-import { createPostgresJournal, type PgPool, type PgQueryable } from "./journal.js";
+import { createPostgresJournal, jobOutcomes, type PgPool, type PgQueryable } from "./journal.js";
 import { createPostgresRateGate } from "./rate-gate.js";
 
 /**
@@ -98,37 +98,6 @@ export async function jobStatus(
       holding: r.holding,
     })),
   };
-}
-
-/**
- * Every recorded outcome of a job, in input order, read in pages (constant memory), from any
- * machine: what `extendkit batch results` writes.
- *
- * @example
- * ```ts
- * import pg from "pg";
- * import { jobOutcomes } from "@extendkit/postgres/batch";
- *
- * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
- * for await (const outcome of jobOutcomes(pool, "march-invoices")) console.log(outcome.status);
- * ```
- */
-export async function* jobOutcomes(
-  pool: PgQueryable,
-  job: string,
-  schema = "extendkit",
-): AsyncGenerator<BatchOutcome> {
-  const s = quoteSchema(schema);
-  let after = 0;
-  for (;;) {
-    const { rows } = await pool.query(
-      `SELECT seq, outcome FROM ${s}.batch_inputs WHERE job = $1 AND finished AND seq > $2 ORDER BY seq LIMIT 500`,
-      [job, after],
-    );
-    if (rows.length === 0) return;
-    for (const row of rows) yield row.outcome as BatchOutcome;
-    after = Number(rows[rows.length - 1].seq);
-  }
 }
 
 /**

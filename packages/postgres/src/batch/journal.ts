@@ -361,18 +361,7 @@ export function createPostgresJournal(pool: PgPool, options: PostgresJournalOpti
       return (rows as ChunkRow[]).map(toChunk);
     },
 
-    async *outcomes() {
-      let after = 0;
-      for (;;) {
-        const rows = await select(
-          `SELECT seq, outcome FROM ${s}.batch_inputs WHERE job = $1 AND finished AND seq > $2 ORDER BY seq LIMIT 500`,
-          [name, after],
-        );
-        if (rows.length === 0) return;
-        for (const row of rows) yield row.outcome as BatchOutcome;
-        after = Number(rows[rows.length - 1]?.seq ?? after);
-      }
-    },
+    outcomes: () => jobOutcomes(pool, name, options.schema ?? "extendkit"),
 
     async watchChunk(id, until) {
       await guarded((c) =>
@@ -465,4 +454,35 @@ export function createPostgresJournal(pool: PgPool, options: PostgresJournalOpti
         .catch(() => {});
     },
   };
+}
+
+/**
+ * Every recorded outcome of a job, in input order, read in pages (constant memory), from any
+ * machine: what `extendkit batch results` writes.
+ *
+ * @example
+ * ```ts
+ * import pg from "pg";
+ * import { jobOutcomes } from "@extendkit/postgres/batch";
+ *
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * for await (const outcome of jobOutcomes(pool, "march-invoices")) console.log(outcome.status);
+ * ```
+ */
+export async function* jobOutcomes(
+  pool: PgQueryable,
+  job: string,
+  schema = "extendkit",
+): AsyncGenerator<BatchOutcome> {
+  const s = quoteSchema(schema);
+  let after = 0;
+  for (;;) {
+    const { rows } = await pool.query(
+      `SELECT seq, outcome FROM ${s}.batch_inputs WHERE job = $1 AND finished AND seq > $2 ORDER BY seq LIMIT 500`,
+      [job, after],
+    );
+    if (rows.length === 0) return;
+    for (const row of rows) yield row.outcome as BatchOutcome;
+    after = Number(rows[rows.length - 1].seq);
+  }
 }
