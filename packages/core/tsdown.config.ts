@@ -9,6 +9,8 @@ export default defineConfig({
   },
   format: ["esm", "cjs"],
   platform: "neutral",
+  // The /node entry imports Node's built-ins; they stay imports on every platform.
+  deps: { neverBundle: [/^node:/] },
   dts: true,
   sourcemap: true,
   clean: true,
