@@ -3,6 +3,7 @@ import openapiFetch, {
   type FetchResponse,
   type MaybeOptionalInit,
 } from "openapi-fetch";
+import { environmentVariable } from "./environment.js";
 import { ApiError, RateLimitError } from "./errors.js";
 import type { components, paths } from "./generated/extend-api.js";
 import { API_VERSION } from "./generated/operations.js";
@@ -25,8 +26,10 @@ export const DEFAULT_BASE_URL = "https://api.extend.ai";
 export type ApiVersion = components["schemas"]["ApiVersion"];
 
 /**
- * Options of {@link createClient}. Only `token` is required; the rest tune where requests
- * go, how long they may take, how they are retried and what is logged.
+ * Options of {@link createClient}, all optional. `token` and `baseUrl` default to the
+ * `EXTEND_API_KEY` and `EXTEND_BASE_URL` environment variables where the runtime has an
+ * environment (never in a browser page); the rest tune how long requests may take, how they
+ * are retried and what is logged.
  *
  * @example
  * ```ts
@@ -43,12 +46,17 @@ export interface ClientOptions {
   /**
    * Extend API key, sent on every request as `Authorization: Bearer <token>`.
    * Keep it on the server: browser code should call your backend (see `@extendkit/express`
-   * and `@extendkit/next` for a safe proxy).
+   * and `@extendkit/next` for a safe proxy). Without it, the `EXTEND_API_KEY` environment
+   * variable is used where the runtime has one (Node, Bun, Deno, edge runtimes; never a
+   * browser page); with neither, `createClient` throws a `TypeError` saying so.
+   * @default process.env.EXTEND_API_KEY
    */
-  token: string;
+  token?: string;
   /**
-   * Root URL of the API. Point it at `@extendkit/emulator` to work offline.
-   * @default "https://api.extend.ai"
+   * Root URL of the API. Point it at `@extendkit/emulator` to work offline. Without it, the
+   * `EXTEND_BASE_URL` environment variable is used where the runtime has one (the
+   * emulator's banner prints the `export` line), else the production API.
+   * @default process.env.EXTEND_BASE_URL ?? "https://api.extend.ai"
    */
   baseUrl?: string;
   /**
@@ -181,10 +189,15 @@ export const clientInternals = new WeakMap<object, ClientInternals>();
  * ```
  */
 export function createClient(options: ClientOptions & { throwOnError: true }): ThrowingExtendClient;
-export function createClient(options: ClientOptions): ExtendClient;
-export function createClient(options: ClientOptions): ExtendClient | ThrowingExtendClient {
-  const token = checkToken(options?.token);
-  const baseUrl = checkBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL);
+export function createClient(options?: ClientOptions): ExtendClient;
+export function createClient(options: ClientOptions = {}): ExtendClient | ThrowingExtendClient {
+  const token = checkToken(options.token);
+  const envBaseUrl =
+    options.baseUrl === undefined ? environmentVariable("EXTEND_BASE_URL") : undefined;
+  const baseUrl = checkBaseUrl(
+    options.baseUrl ?? envBaseUrl ?? DEFAULT_BASE_URL,
+    envBaseUrl !== undefined,
+  );
   const headers: Record<string, string> = { ...stripReserved(options.headers) };
   headers.authorization = `Bearer ${token}`;
   headers["x-extend-api-version"] = options.apiVersion ?? API_VERSION;
@@ -262,16 +275,30 @@ function invalid(option: string, wanted: string, got: string): never {
   throw new TypeError(`createClient: \`${option}\` must be ${wanted}; got ${got}.`);
 }
 
-function checkToken(token: unknown): string {
+function checkToken(given: unknown): string {
+  if (given === undefined) {
+    const fromEnv = environmentVariable("EXTEND_API_KEY");
+    if (fromEnv === undefined)
+      throw new TypeError(
+        "createClient: no API key. Pass `token`, or set the EXTEND_API_KEY environment variable " +
+          "(read on servers only, never in a browser page). For the local emulator, start " +
+          "`npx extendkit-emulator` and run the two export lines it prints.",
+      );
+    if (/\s/.test(fromEnv))
+      throw new TypeError(
+        `createClient: the EXTEND_API_KEY environment variable holds spaces or line breaks (${fromEnv.length} characters; a trailing newline from a file?). Trim it.`,
+      );
+    return fromEnv;
+  }
   // A trailing newline from a file or an env var is the usual cause of whitespace.
-  if (typeof token !== "string" || !token || /\s/.test(token))
+  if (typeof given !== "string" || !given || /\s/.test(given))
     invalid(
       "token",
       "your Extend API key with no spaces or line breaks, e.g. process.env.EXTEND_API_KEY",
       // Never the key itself: this message may end up in logs.
-      typeof token === "string" ? `${token.length} characters` : String(token),
+      typeof given === "string" ? `${given.length} characters` : String(given),
     );
-  return token;
+  return given;
 }
 
 function checkTimeout(name: string, ms: number): number {
@@ -280,9 +307,13 @@ function checkTimeout(name: string, ms: number): number {
   return ms;
 }
 
-function checkBaseUrl(baseUrl: string): string {
+function checkBaseUrl(baseUrl: string, fromEnv: boolean): string {
   if (!/^https?:\/\/[^/]/.test(baseUrl))
-    invalid("baseUrl", `an absolute http(s) URL such as "${DEFAULT_BASE_URL}"`, `"${baseUrl}"`);
+    invalid(
+      "baseUrl",
+      `an absolute http(s) URL such as "${DEFAULT_BASE_URL}"`,
+      `"${baseUrl}"${fromEnv ? " from the EXTEND_BASE_URL environment variable" : ""}`,
+    );
   // openapi-fetch appends "/path" to the base, so a trailing slash would double it.
   return baseUrl.replace(/\/+$/, "");
 }

@@ -1,3 +1,5 @@
+import { environmentVariable } from "./environment.js";
+
 /** How much the client logs. */
 export type LogLevel = "debug" | "info" | "warn" | "error" | "off";
 
@@ -51,10 +53,7 @@ export interface Logger {
 }
 
 function envLevel(): LogLevel | undefined {
-  // No Node import: read `process.env` only where a runtime provides it.
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
-    ?.env;
-  const value = env?.EXTENDKIT_LOG?.toLowerCase();
+  const value = environmentVariable("EXTENDKIT_LOG")?.toLowerCase();
   return value && value in RANK ? (value as LogLevel) : undefined;
 }
 

@@ -1,4 +1,4 @@
-import { describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test, vi } from "vitest";
 import { API_VERSION, ApiError, createClient, DEFAULT_BASE_URL, isApiError } from "../src/index.js";
 
 /** A client whose fetch records each request and answers with `reply`. Nothing is mocked
@@ -111,7 +111,11 @@ describe("createClient", () => {
   });
 
   test.each([
-    ["a missing token", { token: undefined }, /`token` must be your Extend API key/],
+    [
+      "no token and no EXTEND_API_KEY",
+      { token: undefined },
+      /no API key\. Pass `token`, or set the EXTEND_API_KEY environment variable/,
+    ],
     ["an empty token", { token: "" }, /`token` must be your Extend API key/],
     ["a blank token", { token: "  " }, /no spaces or line breaks/],
     [
@@ -138,6 +142,78 @@ describe("createClient", () => {
   });
 
   test("exports the defaults it documents", () => {
+    expect(DEFAULT_BASE_URL).toBe("https://api.extend.ai");
+    expect(API_VERSION).toBe("2025-04-21");
+  });
+});
+
+describe("createClient from the environment", () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.unstubAllGlobals();
+  });
+  /** `createClient(options)` with a recording fetch; resolves to the one request it sent. */
+  async function sent(options?: Parameters<typeof createClient>[0]) {
+    const requests: Request[] = [];
+    const client = createClient({
+      ...options,
+      fetch: async (request) => {
+        requests.push(request);
+        return Response.json({ files: [], nextPageToken: null });
+      },
+    });
+    await client.GET("/files");
+    return requests[0] as Request;
+  }
+
+  test("reads the token from EXTEND_API_KEY and the root from EXTEND_BASE_URL", async () => {
+    vi.stubEnv("EXTEND_API_KEY", "sk_from_env");
+    vi.stubEnv("EXTEND_BASE_URL", "http://127.0.0.1:4010/");
+    const request = await sent();
+    expect(request.headers.get("authorization")).toBe("Bearer sk_from_env");
+    expect(request.url).toBe("http://127.0.0.1:4010/files");
+    expect(createClient()).toBeTypeOf("object");
+  });
+
+  test("options win over the environment", async () => {
+    vi.stubEnv("EXTEND_API_KEY", "sk_from_env");
+    vi.stubEnv("EXTEND_BASE_URL", "http://127.0.0.1:4010");
+    const request = await sent({ token: "sk_given", baseUrl: "https://eu.example.test" });
+    expect(request.headers.get("authorization")).toBe("Bearer sk_given");
+    expect(request.url).toBe("https://eu.example.test/files");
+  });
+
+  test("without EXTEND_BASE_URL (or with it empty) calls the production API", async () => {
+    vi.stubEnv("EXTEND_API_KEY", "sk_from_env");
+    vi.stubEnv("EXTEND_BASE_URL", "");
+    expect((await sent()).url).toBe("https://api.extend.ai/files");
+  });
+
+  test("refuses a bad EXTEND_API_KEY or EXTEND_BASE_URL and says which variable, never the key", () => {
+    vi.stubEnv("EXTEND_API_KEY", "sk_live_secret\n");
+    expect(() => createClient()).toThrow(
+      /EXTEND_API_KEY environment variable holds spaces or line breaks \(15 characters/,
+    );
+    expect(() => createClient()).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining("sk_live_secret") }),
+    );
+    vi.stubEnv("EXTEND_API_KEY", "sk_1");
+    vi.stubEnv("EXTEND_BASE_URL", "127.0.0.1:4010");
+    expect(() => createClient()).toThrow(
+      /`baseUrl` must be an absolute http\(s\) URL.*"127\.0\.0\.1:4010" from the EXTEND_BASE_URL environment variable/,
+    );
+  });
+
+  test("never reads the environment in a browser page, even one whose bundler shimmed process.env", () => {
+    vi.stubEnv("EXTEND_API_KEY", "sk_inlined_into_a_bundle");
+    vi.stubGlobal("document", {});
+    expect(() => createClient()).toThrow(/no API key/);
+    expect(() => createClient({ token: "sk_given" })).not.toThrow();
+  });
+});
+
+describe("createClient's exports", () => {
+  test("are the documented defaults", () => {
     expect(DEFAULT_BASE_URL).toBe("https://api.extend.ai");
     expect(API_VERSION).toBe("2025-04-21");
   });

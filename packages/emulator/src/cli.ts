@@ -1,14 +1,17 @@
 #!/usr/bin/env node
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { parseFaults } from "./faults.js";
 import { parseRateLimit } from "./rate-limit.js";
+import { sampleInvoicePdf } from "./sample.js";
 import { startEmulator } from "./server.js";
 
 const HELP = `extendkit-emulator: a local emulator of the Extend API 2025-04-21
 
-Usage: extendkit-emulator [options]
+Usage: extendkit-emulator [options]        start the emulator
+       extendkit-emulator sample [file]     write a sample invoice PDF (default invoice.pdf)
 
   --port <n>              port to listen on (default 4010; 0 picks a free one)
   --host <addr>           interface to listen on (default 127.0.0.1)
@@ -28,7 +31,7 @@ Usage: extendkit-emulator [options]
 `;
 
 async function main() {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     options: {
       port: { type: "string", default: "4010" },
       host: { type: "string", default: "127.0.0.1" },
@@ -45,11 +48,19 @@ async function main() {
       help: { type: "boolean", default: false },
     },
     strict: true,
+    allowPositionals: true,
   });
   if (values.help) {
     process.stdout.write(HELP);
     return;
   }
+  if (positionals[0] === "sample") {
+    if (positionals.length > 2) throw new Error("sample takes one file name at most");
+    await writeSample(positionals[1] ?? "invoice.pdf");
+    return;
+  }
+  if (positionals.length > 0)
+    throw new Error(`unknown command "${positionals[0]}"; see extendkit-emulator --help`);
   const number = (name: string, value: string) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 0)
@@ -61,8 +72,7 @@ async function main() {
       `--missing-version must be reject or fallback; got "${values["missing-version"]}"`,
     );
   }
-  if (values.db !== ":memory:")
-    mkdirSync(path.dirname(path.resolve(values.db)), { recursive: true });
+  if (values.db !== ":memory:") prepareStateDir(path.dirname(path.resolve(values.db)));
   const emulator = await startEmulator({
     port: number("port", values.port),
     host: values.host,
@@ -85,12 +95,18 @@ async function main() {
   });
   process.stdout.write(
     [
-      "Extend API emulator (2025-04-21)",
-      `  base URL:  ${emulator.url}`,
-      `  token:     ${emulator.token}`,
+      `Extend API emulator (2025-04-21) at ${emulator.url}`,
+      "",
+      "Point a shell at it (createClient() and the batch CLI read these):",
+      `  export EXTEND_BASE_URL=${emulator.url}`,
+      `  export EXTEND_API_KEY=${emulator.token}`,
+      "",
+      `  workflows: ${emulator.seed.workflowId} (parse, classify, extract, rule checks)`,
+      `             ${emulator.seed.reviewWorkflowId} (the same, ending in human review)`,
+      `  processors: ${emulator.seed.extractorId} (invoice fields), ${emulator.seed.classifierId}`,
       `  database:  ${values.db}`,
-      `  workflow:  ${emulator.seed.workflowId} (seeded invoice workflow)`,
       `  admin API: ${emulator.url}/_emulator/health`,
+      "  a sample document: extendkit-emulator sample invoice.pdf",
       "",
     ].join("\n"),
   );
@@ -100,6 +116,32 @@ async function main() {
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+}
+
+/**
+ * Creates the folder that holds the database. A folder the emulator creates gets a
+ * `.gitignore` of `*`, so its state never shows up in the user's `git status`.
+ */
+function prepareStateDir(dir: string) {
+  if (existsSync(dir)) return;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    path.join(dir, ".gitignore"),
+    "# Written by extendkit-emulator: its local state, never committed.\n*\n",
+  );
+}
+
+async function writeSample(file: string) {
+  const invoice = await sampleInvoicePdf();
+  await writeFile(file, invoice.bytes, { flag: "wx" }).catch((error: NodeJS.ErrnoException) => {
+    throw error.code === "EEXIST"
+      ? new Error(`${file} exists; pass another file name (extendkit-emulator sample other.pdf)`)
+      : error;
+  });
+  const { invoice_number, total } = invoice.values;
+  process.stdout.write(
+    `wrote ${file}: invoice ${invoice_number}, total ${total.amount.toFixed(2)} ${total.iso_4217_currency_code}, ${invoice.bytes.length} bytes\n`,
+  );
 }
 
 main().catch((error: Error) => {

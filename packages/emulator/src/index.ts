@@ -25,6 +25,7 @@ export {
 } from "./options.js";
 export type { OcrFunction } from "./processors/layout.js";
 export { parseRateLimit, type RateCategory, type RateLimitOptions } from "./rate-limit.js";
+export { type SampleInvoice, sampleInvoicePdf } from "./sample.js";
 export type { SeedDocument } from "./seed.js";
 export { DEFAULT_SEED } from "./seeds/default.js";
 export { type Emulator, startEmulator } from "./server.js";
