@@ -38,8 +38,9 @@ const INVOICES: Invoice[] = [
   {
     vendor: "Blue Harbor Logistics GmbH",
     number: "BH-88213",
+    // Day first, as a German invoice writes it: 3 February, due 5 March (30 days).
     date: "03/02/2025",
-    due: "04/01/2025",
+    due: "05/03/2025",
     customer: "Initech AG",
     currency: "€",
     items: [

@@ -63,6 +63,7 @@ async function main() {
     const runs = await Promise.all(created.workflowRuns.map((run) => waitForRun(extend, run.id)));
     console.log(`finished  in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     console.log(summary(runs));
+    console.log(checksLegend(runs));
 
     const twoPager = runs[2] as WorkflowRun;
     console.log(`\nfields of ${twoPager.name}, with the page each was read on:\n`);
@@ -129,7 +130,7 @@ function summary(runs: WorkflowRun[]): string {
     const value = extraction(run)?.value ?? {};
     const total = value.total as Money | undefined;
     const items = Array.isArray(value.line_items) ? value.line_items.length : 0;
-    const rules = run.stepRuns.flatMap((s) => s.output?.rules ?? []);
+    const rules = rulesOf(run);
     return [
       run.name,
       run.status,
@@ -150,6 +151,30 @@ function summary(runs: WorkflowRun[]): string {
     ["document", "status", "type", "invoice #", "date", "vendor", "total", "items", "checks"],
     rows,
   );
+}
+
+/** The results of the run's rule-validation steps. */
+function rulesOf(run: WorkflowRun) {
+  return run.stepRuns.flatMap((s) => s.output?.rules ?? []);
+}
+
+/**
+ * What the summary's "checks" column counts, in the words of the workflow itself (its
+ * validation step and rule names, as the runs report them), so the legend cannot drift from
+ * the seeded workflow.
+ */
+function checksLegend(runs: WorkflowRun[]): string {
+  const steps = new Set<string>();
+  const rules = new Set<string>();
+  for (const run of runs) {
+    for (const stepRun of run.stepRuns) {
+      if (!stepRun.output?.rules?.length) continue;
+      steps.add(`"${stepRun.step.name}"`);
+      for (const rule of stepRun.output.rules) rules.add(rule.name.toLowerCase());
+    }
+  }
+  if (rules.size === 0) return "checks: the workflow has no rule-validation step";
+  return `checks: rules of the workflow's ${[...steps].join(", ")} step that passed (${[...rules].join(", ")})`;
 }
 
 function fields(run: WorkflowRun): string {

@@ -570,6 +570,45 @@ describe("extraction with the seeded invoice extractor", () => {
       line_items: [{ description: "Widgets", quantity: 4, unit_price: 25, amount: 100 }],
     });
   });
+
+  test("reads a contract's vendor and customer from the roles its parties are named in, not its title", async () => {
+    const parties =
+      '1. Parties. Globex Corporation (the “Client”) and Pixel Forge Studio ("Contractor") agree as follows.';
+    const contract = ["SERVICES AGREEMENT", parties, "2. Term. Twelve months."].join("\n");
+    const result = await run({ processorId: "dp_invoice_extractor", rawText: contract });
+    const output = result.output as Schemas["JsonOutput"];
+    expect(output.value).toMatchObject({
+      vendor_name: "Pixel Forge Studio",
+      customer_name: "Globex Corporation",
+    });
+    for (const field of ["vendor_name", "customer_name"]) {
+      expect(output.metadata[field]?.citations?.[0], field).toMatchObject({
+        page: 1,
+        referenceText: parties,
+      });
+      expect(output.metadata[field]?.logprobsConfidence, field).toBe(0.7);
+    }
+  });
+
+  test("a labelled vendor wins over a party role", async () => {
+    const text = [
+      "Vendor: Acme Supplies Inc.",
+      'This order is placed by Initech AG ("Buyer") with Acme ("Seller").',
+    ];
+    const result = await run({ processorId: "dp_invoice_extractor", rawText: text.join("\n") });
+    expect((result.output as Schemas["JsonOutput"]).value).toMatchObject({
+      vendor_name: "Acme Supplies Inc.",
+      customer_name: "Initech AG",
+    });
+  });
+
+  test("skips a title line when it takes the issuer's name from the letterhead", async () => {
+    const quote = ["QUOTATION", "Acme Supplies Inc.", "Quote #: Q-1042", "Total: $1,200.00"];
+    const result = await run({ processorId: "dp_invoice_extractor", rawText: quote.join("\n") });
+    const output = result.output as Schemas["JsonOutput"];
+    expect(output.value.vendor_name).toBe("Acme Supplies Inc.");
+    expect(output.metadata.vendor_name?.citations?.[0]?.referenceText).toBe("Acme Supplies Inc.");
+  });
 });
 
 describe("extraction with a custom processor", () => {

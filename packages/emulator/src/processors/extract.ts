@@ -35,6 +35,10 @@ type Kind = "string" | "identifier" | "date" | "amount" | "number" | "integer" |
 
 type FieldMetadata = Schemas["FieldMetadata"];
 
+/** Words in a field's key that make it the issuer's name, or the customer's. */
+const VENDOR_WORDS = ["vendor", "supplier", "seller", "issuer", "merchant", "company"];
+const CUSTOMER_WORDS = ["customer", "buyer", "client", "bill", "recipient"];
+
 /**
  * Labels documents use for common fields, in several languages, most specific first. A
  * field gets the labels of every concept its key names (a small, general vocabulary:
@@ -189,8 +193,7 @@ const CONCEPTS: Array<{ when: (words: string[]) => boolean; labels: string[] }> 
     ],
   },
   {
-    when: (w) =>
-      ["vendor", "supplier", "seller", "issuer", "merchant", "company"].some((x) => w.includes(x)),
+    when: (w) => VENDOR_WORDS.some((x) => w.includes(x)),
     labels: [
       "vendor",
       "supplier",
@@ -210,7 +213,7 @@ const CONCEPTS: Array<{ when: (words: string[]) => boolean; labels: string[] }> 
     ],
   },
   {
-    when: (w) => ["customer", "buyer", "client", "bill", "recipient"].some((x) => w.includes(x)),
+    when: (w) => CUSTOMER_WORDS.some((x) => w.includes(x)),
     labels: [
       "bill to",
       "billed to",
@@ -488,12 +491,19 @@ function firstDate(layout: DocumentLayout, order: DateOrder): Hit | undefined {
 const DOCUMENT_WORDS =
   /\b(payment receipt|tax invoice|invoices?|facture|rechnung|factuur|factura|fattura|faktura|receipt|bill|quittung|reçu)\b[/\s]*/giu;
 
+/**
+ * Words of a document's title ("SERVICES AGREEMENT", "Quotation"): a first line holding one
+ * names the document, not its issuer, so the letterhead is looked for below it.
+ */
+const TITLE_WORDS =
+  /\b(agreement|contract|terms|statement|purchase order|order confirmation|quote|quotation|estimate|proposal|delivery note|credit note|memorandum|addendum|amendment)\b/iu;
+
 /** The issuer's name where no label names it: the document's first line, minus document words. */
 function letterhead(layout: DocumentLayout): Hit | undefined {
   const page = layout.pages[0];
   for (const line of page?.lines.slice(0, 3) ?? []) {
     const first = line.cells[0]?.text ?? "";
-    if (first.includes(":")) continue;
+    if (first.includes(":") || TITLE_WORDS.test(first)) continue;
     const name =
       first
         .split(/\s[-–|]\s|,/)[0]
@@ -501,6 +511,46 @@ function letterhead(layout: DocumentLayout): Hit | undefined {
         .trim() ?? "";
     if (name.length >= 2 && /\p{L}{2}/u.test(name) && !/\d{3,}/.test(name) && page) {
       return { text: name, line, page, label: "(letterhead)", confidence: 0.6 };
+    }
+  }
+  return undefined;
+}
+
+/** Roles a contract gives its parties: the first side provides, the second pays. */
+const VENDOR_ROLES = [
+  "Service Provider",
+  "Contractor",
+  "Vendor",
+  "Supplier",
+  "Seller",
+  "Provider",
+  "Consultant",
+  "Licensor",
+];
+const CUSTOMER_ROLES = ["Client", "Customer", "Buyer", "Purchaser", "Licensee"];
+
+/**
+ * A party named in one of `roles`, as contracts define them:
+ * `Pixel Forge Studio ("Contractor")`, `Acme, Inc. (the “Vendor”)`. The name is the run of
+ * capitalised words just before the parenthesis (with "of", "&" and the like inside it, but
+ * not "and", which joins two parties), so "made between Globex Corporation" gives "Globex
+ * Corporation"; a clause's number and heading before it ("1. Parties.") are cut off. The
+ * first such party wins.
+ */
+function party(layout: DocumentLayout, roles: string[]): Hit | undefined {
+  const word = String.raw`[\p{Lu}\p{N}][\p{L}\p{N}.,&'’-]*`;
+  const joiner = "(?:of|&|de|du|la|von|van|der)";
+  const quote = `["'“”‘’]?`;
+  // No "i" flag: it would let \p{Lu} match lower-case words too and stretch the name.
+  const pattern = new RegExp(
+    String.raw`(${word}(?:\s+(?:${joiner}\s+)?${word})*)\s*\(\s*(?:[Tt]he\s+)?${quote}(${roles.join("|")})${quote}\s*\)`,
+    "u",
+  );
+  for (const page of layout.pages) {
+    for (const line of page.lines) {
+      const m = pattern.exec(line.text);
+      const name = m?.[1]?.replace(/^.*(?:\p{L}{3,}|\d)\.\s+/u, "").replace(/[\s,]+$/, "");
+      if (m && name) return { text: name, line, page, label: `(party: ${m[2]})`, confidence: 0.7 };
     }
   }
   return undefined;
@@ -736,12 +786,12 @@ export function extractJson(
       (w.includes("invoice") || w.includes("issue") || w.includes("document") || w.length === 1)
     )
       hit = firstDate(layout, order);
-    if (
-      !hit &&
-      kind === "string" &&
-      ["vendor", "supplier", "seller", "issuer", "merchant", "company"].some((x) => w.includes(x))
-    )
-      hit = letterhead(layout);
+    // Contracts name their parties in roles rather than under labels; the issuer of anything
+    // else is most likely whoever heads its first page.
+    if (!hit && kind === "string" && VENDOR_WORDS.some((x) => w.includes(x)))
+      hit = party(layout, VENDOR_ROLES) ?? letterhead(layout);
+    if (!hit && kind === "string" && CUSTOMER_WORDS.some((x) => w.includes(x)))
+      hit = party(layout, CUSTOMER_ROLES);
     return hit;
   };
 
