@@ -282,7 +282,7 @@ function checkToken(given: unknown): string {
       throw new TypeError(
         "createClient: no API key. Pass `token`, or set the EXTEND_API_KEY environment variable " +
           "(read on servers only, never in a browser page). For the local emulator, start " +
-          "`npx extendkit-emulator` and run the two export lines it prints.",
+          "`npx @extendkit/emulator` and run the two export lines it prints.",
       );
     if (/\s/.test(fromEnv))
       throw new TypeError(

@@ -106,7 +106,7 @@ async function main() {
       `  processors: ${emulator.seed.extractorId} (invoice fields), ${emulator.seed.classifierId}`,
       `  database:  ${values.db}`,
       `  admin API: ${emulator.url}/_emulator/health`,
-      "  a sample document: extendkit-emulator sample invoice.pdf",
+      "  a sample document: npx @extendkit/emulator sample invoice.pdf",
       "",
     ].join("\n"),
   );
