@@ -57,7 +57,8 @@ function toEntry(row: InputRow): JournalEntry {
  * The default journal: one SQLite file on local disk (WAL mode), written before every
  * submission, so a process killed at any instant, SIGKILL included, resumes without
  * sending an input twice. It holds each input's source, upload, run and outcome; memory
- * use does not grow with the number of inputs.
+ * use does not grow with the number of inputs. While it is open, and after a crash, its
+ * `-wal` and `-shm` files sit beside it and belong to it; `close()` folds them back in.
  *
  * @example
  * ```ts
@@ -253,6 +254,20 @@ export function openFileJournal(path: string): BatchJournal {
       ).map((r) => ({ runId: r.run_id, cancelled: r.cancelled === 1 }));
     },
     async close() {
+      // While a job runs the journal is three files: the database and SQLite's -wal and -shm
+      // beside it. SQLite folds them back and removes them when its last connection closes,
+      // but libsql's close() leaves the connection open for as long as a statement prepared
+      // on it lives (until garbage collection, so never before the CLI exits). Leaving WAL
+      // mode does the same work now: the log is written into the database and both files are
+      // removed, so a finished or stopped job is one file that can be moved on its own. (The
+      // next open turns WAL back on.)
+      try {
+        db.exec("PRAGMA journal_mode = DELETE");
+      } catch {
+        // Another connection has the journal open: it removes the files when it closes.
+      }
+      // Lets the statements, and with them the connection, be collected.
+      statements.clear();
       db.close();
     },
   };

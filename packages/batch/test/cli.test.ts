@@ -1,53 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createClient } from "@extendkit/core";
 import { type Emulator, startEmulator } from "@extendkit/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BatchOutcome } from "../src/index.js";
-import { FAULTS, scratch, serverRuns, setFaults } from "./helpers.js";
-
-const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
-
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(
-  args: string[],
-  options: { env?: Record<string, string | undefined>; stdin?: string; cwd?: string } = {},
-) {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: options.cwd,
-    env: { ...process.env, EXTEND_BASE_URL: undefined, ...options.env },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr.on("data", (d) => {
-    stderr += d;
-  });
-  if (options.stdin !== undefined) child.stdin.end(options.stdin);
-  else child.stdin.end();
-  const finished = new Promise<Finished>((resolve) =>
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { child, finished };
-}
-
-function results(path: string): BatchOutcome[] {
-  return readFileSync(path, "utf8")
-    .trim()
-    .split("\n")
-    .map((line) => JSON.parse(line) as BatchOutcome);
-}
+import { cli, FAULTS, results, scratch, serverRuns, setFaults } from "./helpers.js";
 
 let emulator: Emulator;
 beforeAll(async () => {

@@ -1,8 +1,55 @@
-import { mkdtempSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createClient, paginate, type WorkflowRunSummary } from "@extendkit/core";
 import type { Emulator, FaultRule } from "@extendkit/emulator";
+import type { BatchOutcome } from "../src/index.js";
+
+/** The built CLI: the tests run what users run (build the package first). */
+const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+
+export interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts the CLI with `args`; `finished` resolves with its exit and output. */
+export function cli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; stdin?: string; cwd?: string } = {},
+) {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, EXTEND_BASE_URL: undefined, ...options.env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => {
+    stdout += d;
+  });
+  child.stderr.on("data", (d) => {
+    stderr += d;
+  });
+  if (options.stdin !== undefined) child.stdin.end(options.stdin);
+  else child.stdin.end();
+  const finished = new Promise<Finished>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, finished };
+}
+
+/** The outcomes of a results file, one per line. */
+export function results(path: string): BatchOutcome[] {
+  return readFileSync(path, "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as BatchOutcome);
+}
 
 /** A fresh temporary directory. */
 export function scratch(): string {
