@@ -23,7 +23,9 @@ const result = spawnSync(
 
 /** Drops a box drawn with ╔…╝ whose text mentions Node.js 20; keeps everything else. */
 function withoutNodeBanner(text) {
-  return text.replace(/[ \t]*╔[^]*?╚═*╝[ \t]*\n?/g, (box) => (/Node\.js 20/.test(box) ? "" : box));
+  return text.replace(/[ \t]*╔[\s\S]*?╚═*╝[ \t]*\n?/g, (box) =>
+    /Node\.js 20/.test(box) ? "" : box,
+  );
 }
 
 process.stdout.write(withoutNodeBanner(result.stdout ?? "").replace(/^\n+/, ""));

@@ -6,14 +6,15 @@
 //
 //   ```sh runnable              run in bash; `cd` and `export` carry over to later blocks
 //   ```sh runnable background   start it (a server), wait for its first output, stop it
-//                               when the guide ends
+//                               when the guide ends (```ts ... background: the same for
+//                               `npx tsx <file>`)
 //   ```ts runnable file=a.ts    write a.ts (default guide-<n>.ts) and run `npx tsx a.ts`
 //   ... norun                   write the file only (a later block runs it)
 //   ... append                  add to the file instead of replacing it
 //
 // `node scripts/test-guides.mjs [docs/batch.md ...]` runs some guides only; `--keep` keeps
 // the folders. A block that exits non-zero fails its guide, with the block and its output.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import {
   appendFileSync,
   mkdtempSync,
@@ -93,6 +94,13 @@ async function runGuide(guide) {
         servers.push(await startServer(block.code, cwd, env, where));
         continue;
       }
+      if (block.lang === "ts" && block.background) {
+        const file = block.file ?? `guide-${index + 1}.ts`;
+        writeFileSync(path.join(cwd, file), block.code);
+        tsFiles.push(file);
+        servers.push(await startServer(`npx tsx ${JSON.stringify(file)}`, cwd, env, where));
+        continue;
+      }
       let command;
       if (block.lang === "sh" || block.lang === "bash") {
         // The block, then the session's state for the next one: where it ended, what it exported.
@@ -106,12 +114,7 @@ async function runGuide(guide) {
       } else {
         throw new Error(`${where}: a runnable block must be sh or ts, not ${block.lang}`);
       }
-      const result = spawnSync("bash", ["-c", command], {
-        cwd,
-        env,
-        encoding: "utf8",
-        timeout: 300_000,
-      });
+      const result = await sh(command, cwd, env);
       const output = `${result.stdout}${result.stderr}`.trimEnd();
       console.log(
         `\n$ ${where}${block.lang === "ts" ? ` (${command})` : ""}\n${indent(block.lang === "ts" ? output : `${block.code.trimEnd()}\n${output}`)}`,
@@ -133,7 +136,7 @@ async function runGuide(guide) {
     if (!failure && written.length) {
       const args = ["tsc", "--noEmit", "--strict", "--skipLibCheck", "false", "--target", "es2022"];
       const command = `npx ${[...args, "--module", "nodenext", ...written].join(" ")}`;
-      const result = spawnSync("bash", ["-c", command], { cwd, env, encoding: "utf8" });
+      const result = await sh(command, cwd, env);
       console.log(
         `\n$ ${name}: ${command}\n${indent(`${result.stdout}${result.stderr}`.trimEnd() || "(no errors)")}`,
       );
@@ -147,6 +150,8 @@ async function runGuide(guide) {
       try {
         process.kill(-server.pid, "SIGTERM");
       } catch {}
+      const later = server.output().slice(server.shown).trimEnd().split("\n").slice(-15).join("\n");
+      if (later) console.log(`\n(${server.where}, the last it printed)\n${indent(later)}`);
     }
     if (!keep) rmSync(home, { recursive: true, force: true });
     else console.log(`kept ${home}`);
@@ -156,6 +161,29 @@ async function runGuide(guide) {
 }
 
 const indent = (text) => text.replace(/^/gm, "  ");
+
+/**
+ * Runs a command in bash and collects its output. Asynchronous on purpose: the event loop
+ * keeps reading the background servers' pipes meanwhile, so a chatty server never blocks.
+ */
+function sh(command, cwd, env, timeoutMs = 300_000) {
+  return new Promise((resolve) => {
+    const child = spawn("bash", ["-c", command], { cwd, env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("close", (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+}
 
 /** Starts a background block in its own process group; resolves once it has printed something. */
 function startServer(code, cwd, env, where) {
@@ -171,6 +199,7 @@ function startServer(code, cwd, env, where) {
       // The whole banner, not its first chunk.
       setTimeout(() => {
         clearTimeout(timer);
+        Object.assign(child, { where, shown: output.length, output: () => output });
         console.log(
           `\n$ ${where} (in the background)\n${indent(`${code.trimEnd()}\n${output.trimEnd()}`)}`,
         );

@@ -25,6 +25,8 @@ Usage
   extendkit batch status --journal postgres://... --job <name>
   extendkit batch results --journal postgres://... --job <name> [--out <file>]
 
+  Without installing it globally: npx @extendkit/batch run ... (also status, results).
+
 Each input gets exactly one run, even when requests fail or the process is killed:
 every submission is recorded in a journal before it is sent, and --resume picks a
 job up where it stopped. Outcomes go to --out as JSON lines, one per input.
@@ -454,7 +456,10 @@ function packageVersion(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [group, command, ...rest] = argv;
+  // `extendkit batch run ...`, or `run ...` alone: `npx @extendkit/batch run ...` names this
+  // package, so npx can never resolve the command to another package called "extendkit".
+  const commands = new Set(["run", "status", "results"]);
+  const [group, command, ...rest] = commands.has(argv[0] ?? "") ? ["batch", ...argv] : argv;
   if (group === "--version") {
     process.stdout.write(`${packageVersion()}\n`);
     return 0;

@@ -77,6 +77,23 @@ describe("extendkit batch run", () => {
     expect(stderr).toContain("13 inputs: ERROR 1, PROCESSED 12");
   });
 
+  it("takes `run` without the `batch` group, as `npx @extendkit/batch run` sends it", async () => {
+    const dir = scratch();
+    const path = join(dir, "solo.txt");
+    writeFileSync(path, "Invoice #R-1\nTotal: $7.00\n");
+    const out = join(dir, "out.jsonl");
+    const { code, stderr } = await cli(
+      ["run", "-w", emulator.seed.workflowId, ...base(), "--out", out, path],
+      { env: env() },
+    ).finished;
+    expect(code).toBe(0);
+    expect(results(out)).toMatchObject([{ input: path, status: "PROCESSED" }]);
+    expect(stderr).toContain("1 inputs: PROCESSED 1");
+    const unknown = await cli(["runn"], { env: env() }).finished;
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "runn"');
+  });
+
   it("ends a directory among the inputs as ERROR for it, not a stopped job", async () => {
     const dir = scratch();
     const paths = Array.from({ length: 3 }, (_, i) => {

@@ -23,7 +23,7 @@ const ITEMS: Array<[description: string, quantity: number, unitPrice: number]> =
 
 /**
  * A one-page invoice PDF with a text layer, for trying the emulator without a document of
- * your own: `npx extendkit-emulator sample invoice.pdf` writes it. The seeded invoice
+ * your own: `npx @extendkit/emulator sample invoice.pdf` writes it. The seeded invoice
  * workflow reads every value listed in `values` from it.
  *
  * @example
