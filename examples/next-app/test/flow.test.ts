@@ -83,14 +83,25 @@ describe("the example app under next start", () => {
     ).endpoints;
     expect(endpoints.map((e) => new URL(e.url).pathname).sort()).toEqual([...WEBHOOK_PATHS].sort());
     for (const event of events) {
-      const { deliveries } = (await (
-        await fetch(
-          `${running.emulator.url}/_emulator/webhook_deliveries?eventId=${event.eventId}`,
-          {
-            headers: admin,
-          },
+      // The Node route has answered; the Edge route's delivery of the same event may still
+      // be in flight (its first request compiles the route), so wait for it to settle.
+      let deliveries: Delivery[] = [];
+      for (let i = 0; i < 200; i++) {
+        deliveries = (
+          (await (
+            await fetch(
+              `${running.emulator.url}/_emulator/webhook_deliveries?eventId=${event.eventId}`,
+              { headers: admin },
+            )
+          ).json()) as { deliveries: Delivery[] }
+        ).deliveries;
+        if (
+          deliveries.length === endpoints.length &&
+          deliveries.every((d) => d.state !== "pending")
         )
-      ).json()) as { deliveries: Delivery[] };
+          break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       expect(deliveries.map((d) => d.endpointId).sort()).toEqual(endpoints.map((e) => e.id).sort());
       for (const delivery of deliveries) {
         expect(delivery.state).toBe("delivered");
