@@ -29,11 +29,13 @@ describe.each([
   it(`finds, cancels or reports every second run of ${N} inputs, one outcome each`, async () => {
     const dir = scratch();
     const creates = mode === "runs" ? "runWorkflow" : "batchRunWorkflow";
-    // About one submission in three is applied 1.2 s after it arrives, whether or not the
-    // client is still there: past the 400 ms timeout and the 100 ms reconcile delay.
+    // About one submission in three is applied 2.5 s after it arrives, whether or not the
+    // client is still there: well past the 400 ms timeout and the 100 ms reconcile delay, so
+    // even on a loaded machine the lookup comes first and the runner sends again. (At 1.2 s, a
+    // verify run under load looked after the late run had landed, and saw no second runs.)
     const refused = cancels === "every cancel is refused";
     await setFaults(emulator, 5, [
-      { type: "slow-apply", ms: 1200, probability: 0.35, operations: [creates] },
+      { type: "slow-apply", ms: 2500, probability: 0.35, operations: [creates] },
       ...(refused
         ? [{ type: "status" as const, status: 409, operations: ["cancelWorkflowRun" as const] }]
         : []),
@@ -48,7 +50,7 @@ describe.each([
       out: join(dir, "results.jsonl"),
       timeoutMs: 400,
       reconcileDelayMs: 100,
-      duplicateWatchMs: 4000,
+      duplicateWatchMs: 8000,
       pollIntervalMs: 100,
       retry: { baseDelayMs: 20, maxDelayMs: 200 },
       random: seeded(3),
