@@ -192,11 +192,8 @@ export function createClient(options: ClientOptions & { throwOnError: true }): T
 export function createClient(options?: ClientOptions): ExtendClient;
 export function createClient(options: ClientOptions = {}): ExtendClient | ThrowingExtendClient {
   const token = checkToken(options.token);
-  const envBaseUrl =
-    options.baseUrl === undefined ? environmentVariable("EXTEND_BASE_URL") : undefined;
   const baseUrl = checkBaseUrl(
-    options.baseUrl ?? envBaseUrl ?? DEFAULT_BASE_URL,
-    envBaseUrl !== undefined,
+    options.baseUrl ?? environmentVariable("EXTEND_BASE_URL") ?? DEFAULT_BASE_URL,
   );
   const headers: Record<string, string> = { ...stripReserved(options.headers) };
   headers.authorization = `Bearer ${token}`;
@@ -276,44 +273,26 @@ function invalid(option: string, wanted: string, got: string): never {
 }
 
 function checkToken(given: unknown): string {
-  if (given === undefined) {
-    const fromEnv = environmentVariable("EXTEND_API_KEY");
-    if (fromEnv === undefined)
-      throw new TypeError(
-        "createClient: no API key. Pass `token`, or set the EXTEND_API_KEY environment variable " +
-          "(read on servers only, never in a browser page). For the local emulator, start " +
-          "`npx @extendkit/emulator` and run the two export lines it prints.",
-      );
-    if (/\s/.test(fromEnv))
-      throw new TypeError(
-        `createClient: the EXTEND_API_KEY environment variable holds spaces or line breaks (${fromEnv.length} characters; a trailing newline from a file?). Trim it.`,
-      );
-    return fromEnv;
-  }
+  const token = given ?? environmentVariable("EXTEND_API_KEY");
   // A trailing newline from a file or an env var is the usual cause of whitespace.
-  if (typeof given !== "string" || !given || /\s/.test(given))
+  if (typeof token !== "string" || !token || /\s/.test(token))
     invalid(
       "token",
-      "your Extend API key with no spaces or line breaks, e.g. process.env.EXTEND_API_KEY",
+      "an API key with no spaces or line breaks (unset: EXTEND_API_KEY)",
       // Never the key itself: this message may end up in logs.
-      typeof given === "string" ? `${given.length} characters` : String(given),
+      typeof token === "string" ? `${token.length} characters` : String(token),
     );
-  return given;
+  return token;
 }
 
 function checkTimeout(name: string, ms: number): number {
-  if (!(ms > 0))
-    invalid(name, "a positive number of milliseconds (Infinity turns it off)", `${ms}`);
+  if (!(ms > 0)) invalid(name, "a positive number of ms, or Infinity", `${ms}`);
   return ms;
 }
 
-function checkBaseUrl(baseUrl: string, fromEnv: boolean): string {
+function checkBaseUrl(baseUrl: string): string {
   if (!/^https?:\/\/[^/]/.test(baseUrl))
-    invalid(
-      "baseUrl",
-      `an absolute http(s) URL such as "${DEFAULT_BASE_URL}"`,
-      `"${baseUrl}"${fromEnv ? " from the EXTEND_BASE_URL environment variable" : ""}`,
-    );
+    invalid("baseUrl", `an absolute http(s) URL such as "${DEFAULT_BASE_URL}"`, `"${baseUrl}"`);
   // openapi-fetch appends "/path" to the base, so a trailing slash would double it.
   return baseUrl.replace(/\/+$/, "");
 }

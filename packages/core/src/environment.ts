@@ -9,11 +9,9 @@ export function environmentVariable(name: string): string | undefined {
     process?: { env?: Record<string, string | undefined> };
     document?: unknown;
   };
-  if (scope.document !== undefined) return undefined;
   try {
-    return scope.process?.env?.[name] || undefined;
+    return (scope.document === undefined && scope.process?.env?.[name]) || undefined;
   } catch {
     // Deno without --allow-env throws on access: no environment, as in a browser.
-    return undefined;
   }
 }

@@ -167,7 +167,7 @@ export class NetworkError extends ExtendKitError {
     const detail = cause instanceof Error ? cause.message : String(cause);
     super(
       `${request.method} ${request.url} failed without an answer after ${request.attempts} attempt(s): ${detail}` +
-        (ambiguous ? ". The request may have been applied: check before sending it again." : ""),
+        (ambiguous ? ". It may have been applied: check before sending it again." : ""),
       { cause },
     );
     this.method = request.method;
