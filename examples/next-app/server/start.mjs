@@ -27,8 +27,9 @@ function freePort() {
 }
 
 /**
- * @param {{ port?: number, output?: "inherit" | "capture" }} [options]
- *   `port` 0 picks a free one; `output` "capture" keeps the app's log for `logs()`.
+ * @param {{ port?: number, output?: "inherit" | "capture", readyTimeoutMs?: number }} [options]
+ *   `port` 0 picks a free one; `output` "capture" keeps the app's log for `logs()`;
+ *   `readyTimeoutMs` (default 90 s) is how long to wait for the app to answer.
  */
 export async function start(options = {}) {
   if (!existsSync(`${root}.next/BUILD_ID`))
@@ -78,10 +79,14 @@ export async function start(options = {}) {
 
     // Ready once this app answers on the port: its own webhook-status route, not just any
     // server (a port taken by something else makes `next start` exit instead).
-    for (let attempt = 0; ; attempt++) {
+    // A deadline in time, not attempts: each attempt may wait 2 s for an answer, and a caller
+    // (a test's hook) must get this error, with the app's log, before its own timeout.
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 90_000);
+    for (;;) {
       if (child.exitCode !== null || child.signalCode !== null)
         throw new Error(`next start exited before it was ready on ${appUrl}:\n${log}`);
-      if (attempt > 600) throw new Error(`next start did not come up on ${appUrl}:\n${log}`);
+      if (Date.now() > deadline)
+        throw new Error(`next start did not answer on ${appUrl} in time. Its output:\n${log}`);
       const answer = await fetch(`${appUrl}/api/runs/ready/webhook`, {
         signal: AbortSignal.timeout(2000),
       }).catch(() => undefined);
