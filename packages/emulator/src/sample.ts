@@ -3,7 +3,7 @@ import { PDFDocument, StandardFonts } from "pdf-lib";
 /** What {@link sampleInvoicePdf} wrote on the invoice, to compare an extraction with. */
 export interface SampleInvoice {
   /** The PDF's bytes. */
-  bytes: Uint8Array<ArrayBuffer>;
+  bytes: Uint8Array;
   /** The values printed on it, named as the seeded extractor names them. */
   values: {
     invoice_number: string;
