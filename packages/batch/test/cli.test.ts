@@ -152,7 +152,12 @@ describe("extendkit batch run", () => {
     const first = cli(args, { env: env() });
     // Kill once a good part of the job has runs, so the journal holds submitted, pending and
     // unsent inputs at the moment the process dies.
-    await waitFor(first.child, async () => (await countRuns(workflowId)) >= 600);
+    await waitFor(first.child, async () => (await countRuns(workflowId)) >= 600).catch(
+      async (error: Error) => {
+        const ended = await first.finished;
+        throw new Error(`${error.message} (exit ${ended.code}):\n${ended.stderr.slice(-3000)}`);
+      },
+    );
     first.child.kill("SIGKILL");
     const killed = await first.finished;
     expect(killed.signal).toBe("SIGKILL");

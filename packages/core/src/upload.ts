@@ -145,15 +145,24 @@ export async function uploadFile(
     ...(options.signal ? { signal: options.signal } : {}),
   };
 
-  let request: Request;
-  if (source instanceof ReadableStream) {
-    const multipart = streamingMultipart(source, name, contentType);
-    request = new Request(url, {
+  // On Node (and Bun, Deno), our own pull-based stream, never a FormData or Blob body: Node
+  // 24's fetch pushes those into the request from a detached task, and when the server
+  // answers before reading the whole body (a 429, 401 or 500 to an upload), that task throws
+  // into the void and the process dies of an unhandled rejection. A stream we hand over is
+  // only pulled. Browsers keep FormData: they stream request bodies only over HTTP/2, if at
+  // all, and their fetch has no such task.
+  const streamed = (stream: ReadableStream<Uint8Array>) => {
+    const multipart = streamingMultipart(stream, name, contentType);
+    return new Request(url, {
       ...base,
       headers: { ...headers, "content-type": multipart.contentType },
       body: multipart.body,
       duplex: "half",
     } as RequestInit);
+  };
+  let request: Request;
+  if (source instanceof ReadableStream) {
+    request = streamed(source);
   } else {
     const blob =
       source instanceof Blob
@@ -161,11 +170,14 @@ export async function uploadFile(
         : new Blob([source instanceof Uint8Array ? new Uint8Array(source) : source], {
             type: contentType,
           });
-    const build = () => {
-      const form = new FormData();
-      form.append("file", blob, name);
-      return new Request(url, { ...base, body: form });
-    };
+    // A Blob can be read again, so a retry sends a fresh body of it.
+    const build = serverRuntime()
+      ? () => streamed(blob.stream())
+      : () => {
+          const form = new FormData();
+          form.append("file", blob, name);
+          return new Request(url, { ...base, body: form });
+        };
     request = build();
     rebuildable.set(request, build);
   }
@@ -182,4 +194,10 @@ export async function uploadFile(
   const error = toApiError(response, body);
   if (throwOnError) throw error;
   return { error, response };
+}
+
+/** Whether this is Node or a runtime that copies its `process` (Bun, Deno), not a browser. */
+function serverRuntime(): boolean {
+  const scope = globalThis as { process?: { versions?: { node?: unknown } }; document?: unknown };
+  return typeof scope.process?.versions?.node === "string" && scope.document === undefined;
 }

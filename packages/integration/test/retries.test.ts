@@ -4,6 +4,9 @@
  * run-creating request ever creates a duplicate. (The same rules are unit-tested with an
  * injected fetch in packages/core/test/transport.test.ts; these check them end to end.)
  */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import {
   ApiError,
   type ClientOptions,
@@ -12,7 +15,9 @@ import {
   NetworkError,
   RateLimitError,
   TimeoutError,
+  uploadFile,
 } from "@extendkit/core";
+import { uploadFileFromPath } from "@extendkit/core/node";
 import { type Emulator, type FaultRule, startEmulator } from "@extendkit/emulator";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 
@@ -351,5 +356,50 @@ describe("with the runtime's own fetch (no fetch option)", () => {
       .catch((e: unknown) => e);
     setTimeout(() => controller.abort(reason), 50);
     expect(await pending).toBe(reason);
+  });
+});
+
+describe("uploads answered before their body was read", () => {
+  // Node 24's fetch pushes a FormData or Blob body into the request from a detached task;
+  // when the server answers first (here a 500, before the emulator reads the upload), that
+  // task throws "ReadableStream is already closed" as an unhandled rejection and the process
+  // dies. uploadFile hands fetch its own pull-based stream instead. Run on Node 20, 22 and 24
+  // (`pnpm test:node-matrix`); on Node 24 the old FormData body failed this test.
+  test("get their error answer, and leave nothing unhandled behind", async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => void unhandled.push(reason);
+    process.on("unhandledRejection", record);
+    try {
+      await admin("PUT", "/faults", {
+        rules: [{ type: "status", status: 500, operations: ["uploadFile"] }],
+      });
+      const { extend } = clientFor({ retry: false });
+      // A file on disk, as the batch runner uploads them: read in chunks, asynchronously, so
+      // the body is still being sent when the answer comes.
+      const dir = await mkdtemp(path.join(tmpdir(), "extendkit-early-answer-"));
+      const file = path.join(dir, "big.pdf");
+      await writeFile(file, new Uint8Array(4 * 1024 * 1024).fill(7));
+      const answers = await Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          uploadFileFromPath(extend, file, { name: `big-${i}.pdf` }),
+        ),
+      );
+      expect(answers.map((a) => a.error?.status)).toEqual(Array(24).fill(500));
+      // The detached task's failure, when there is one, comes a few turns later.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(unhandled).toEqual([]);
+
+      await admin("DELETE", "/faults");
+      const ok = await uploadFileFromPath(extend, file, { name: "big-ok.pdf" });
+      expect(ok.error).toBeUndefined();
+      expect(ok.data?.file.name).toBe("big-ok.pdf");
+      const fromBytes = await uploadFile(extend, new Uint8Array([37, 80, 68, 70]), {
+        name: "tiny.pdf",
+      });
+      expect(fromBytes.data?.file.name).toBe("tiny.pdf");
+      await rm(dir, { recursive: true, force: true });
+    } finally {
+      process.off("unhandledRejection", record);
+    }
   });
 });
