@@ -65,9 +65,15 @@ export function chunkedFlood(maxBytes = 64 * 1024 * 1024) {
     const chunk = `${(65_536).toString(16)}\r\n${"x".repeat(65_536)}\r\n`;
     for (let sent = 0; sent < maxBytes && !answered() && !socket.destroyed; sent += 65_536) {
       if (!socket.write(chunk))
-        await new Promise((resolve) => {
-          socket.once("drain", resolve);
-          socket.once("close", resolve);
+        await new Promise<void>((resolve) => {
+          // Whichever comes first removes the other, so waits do not pile up listeners.
+          const done = () => {
+            socket.off("drain", done);
+            socket.off("close", done);
+            resolve();
+          };
+          socket.once("drain", done);
+          socket.once("close", done);
         });
     }
   };
