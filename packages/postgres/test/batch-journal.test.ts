@@ -216,6 +216,49 @@ describe.skipIf(!available)("a batch job shared through PostgreSQL", () => {
     await b.close();
   });
 
+  test("a runner stopped inside a write is skipped by a takeover, which neither waits nor fences its own runner", async () => {
+    const job = jobName();
+    const [a, b] = ["stopped", "live"].map((runnerId) =>
+      createPostgresJournal(pool, { job, schema, leaseMs: 60_000, runnerId }),
+    ) as [ReturnType<typeof createPostgresJournal>, ReturnType<typeof createPostgresJournal>];
+    await a.open({ workflowId: "workflow_x", mode: "runs" });
+    await b.open({ workflowId: "workflow_x", mode: "runs" });
+    const input = prepareInput({ rawText: "held by the stopped runner" });
+    expect((await a.claim(input, 1)).state).toBe("new");
+    const runners = `${quoteSchema(schema)}.batch_runners`;
+    // Both leases have run out (B's too: a loaded machine), and A is stopped mid-write: its
+    // transaction holds its row's share lock, as a SIGSTOP inside a write leaves it.
+    await pool.query(`UPDATE ${runners} SET lease_until = 0 WHERE job = $1`, [job]);
+    const stopped = await pool.connect();
+    await stopped.query("BEGIN");
+    await stopped.query(`SELECT 1 FROM ${runners} WHERE job = $1 AND id = 'stopped' FOR SHARE`, [
+      job,
+    ]);
+    try {
+      // The takeover answers at once, takes nothing, and B is still alive.
+      const started = Date.now();
+      const first = await b.takeOver?.();
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(first?.entries).toEqual([]);
+      const dead = await pool.query(`SELECT id, dead FROM ${runners} WHERE job = $1 ORDER BY id`, [
+        job,
+      ]);
+      expect(dead.rows).toEqual([
+        { id: "live", dead: false },
+        { id: "stopped", dead: false },
+      ]);
+    } finally {
+      await stopped.query("COMMIT");
+      stopped.release();
+    }
+    // Its write over, A is declared dead on the next try, and B takes its input.
+    const second = await b.takeOver?.();
+    expect(second?.entries.map((e) => e.key)).toEqual([input.key]);
+    await expect(a.setFile(input.key, "file_x")).rejects.toThrow(LeaseLostError);
+    await a.close();
+    await b.close();
+  });
+
   test("a job name keeps its workflow: another workflow is refused", async () => {
     const job = jobName();
     const first = createPostgresJournal(pool, { job, schema });

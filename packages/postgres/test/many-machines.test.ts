@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { assertBuilt } from "@extendkit/adapter-contract/processes";
 import { type Emulator, startEmulator } from "@extendkit/emulator";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -22,7 +23,6 @@ import {
   postgresAvailable,
   uniqueSchema,
 } from "./postgres.js";
-import { assertBuilt } from "./processes.js";
 
 const INPUTS = Number(process.env.MANY_MACHINES_INPUTS ?? 240);
 const LEASE_MS = 4000;
@@ -48,7 +48,7 @@ describe.skipIf(!available)("three CLI runners on one job, one killed, one pause
   const runners: Runner[] = [];
 
   beforeAll(async () => {
-    assertBuilt();
+    assertBuilt(new URL("../dist/index.js", import.meta.url));
     pool = newPool(4);
     await migrate(pool, { schema });
     emulator = await startEmulator({

@@ -1,11 +1,16 @@
 // Two webhook receivers in two processes share one Postgres dedupe store: each delivery,
 // sent to both at once, is handled once; a handler that throws releases its claim.
-import { signWebhook } from "@extendkit/core/webhooks";
+
+import {
+  assertBuilt,
+  deliver as deliverSigned,
+  type Receiver,
+  startReceiver,
+} from "@extendkit/adapter-contract/processes";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { quoteSchema } from "../src/sql.js";
 import { dropSchemas, newPool, POSTGRES_URL, postgresAvailable, uniqueSchema } from "./postgres.js";
-import { assertBuilt, type Receiver, startReceiver } from "./processes.js";
 
 const SECRET = "wss_multi_process";
 const ROUNDS = 20;
@@ -18,7 +23,7 @@ describe.skipIf(!available)("two receiver processes sharing a Postgres store", (
   let receivers: Receiver[] = [];
 
   beforeAll(async () => {
-    assertBuilt();
+    assertBuilt(new URL("../dist/index.js", import.meta.url));
     pool = newPool(2);
     // Only the side-effect tables: the receivers migrate the store's table themselves,
     // both at once, on their first delivery.
@@ -37,20 +42,7 @@ describe.skipIf(!available)("two receiver processes sharing a Postgres store", (
     }
   });
 
-  async function deliver(receiver: Receiver, eventId: string) {
-    const body = JSON.stringify({
-      eventId,
-      eventType: "workflow_run.completed",
-      payload: { object: "workflow_run", id: `workflow_run_${eventId}`, status: "PROCESSED" },
-    });
-    const headers = await signWebhook({ body, secret: SECRET });
-    const response = await fetch(`${receiver.url}/webhooks/extend`, {
-      method: "POST",
-      body,
-      headers,
-    });
-    return { status: response.status, body: (await response.json()) as { duplicate?: boolean } };
-  }
+  const deliver = (receiver: Receiver, eventId: string) => deliverSigned(receiver, eventId, SECRET);
   const effectsOf = async (eventId: string) =>
     (await pool.query(`SELECT pid FROM ${s}.effects WHERE event_id = $1`, [eventId])).rows;
 

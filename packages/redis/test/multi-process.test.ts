@@ -1,8 +1,13 @@
 // Two webhook receivers in two processes share one Redis dedupe store: each delivery,
 // sent to both at once, is handled once; a handler that throws releases its claim.
-import { signWebhook } from "@extendkit/core/webhooks";
+
+import {
+  assertBuilt,
+  deliver as deliverSigned,
+  type Receiver,
+  startReceiver,
+} from "@extendkit/adapter-contract/processes";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { assertBuilt, type Receiver, startReceiver } from "./processes.js";
 import {
   connect,
   dropPrefix,
@@ -22,7 +27,7 @@ describe.skipIf(!available)("two receiver processes sharing a Redis store", () =
   let receivers: Receiver[] = [];
 
   beforeAll(async () => {
-    assertBuilt();
+    assertBuilt(new URL("../dist/index.js", import.meta.url));
     redis = await connect();
     const script = new URL("./fixtures/http-receiver.mjs", import.meta.url).href;
     const env = { REDIS_URL, PREFIX: prefix, SECRET };
@@ -36,20 +41,7 @@ describe.skipIf(!available)("two receiver processes sharing a Redis store", () =
     }
   });
 
-  async function deliver(receiver: Receiver, eventId: string) {
-    const body = JSON.stringify({
-      eventId,
-      eventType: "workflow_run.completed",
-      payload: { object: "workflow_run", id: `workflow_run_${eventId}`, status: "PROCESSED" },
-    });
-    const headers = await signWebhook({ body, secret: SECRET });
-    const response = await fetch(`${receiver.url}/webhooks/extend`, {
-      method: "POST",
-      body,
-      headers,
-    });
-    return { status: response.status, body: (await response.json()) as { duplicate?: boolean } };
-  }
+  const deliver = (receiver: Receiver, eventId: string) => deliverSigned(receiver, eventId, SECRET);
   const effectsOf = async (eventId: string) =>
     Number((await redis.get(`${prefix}effects:${eventId}`)) ?? 0);
   const handlerOf = async (eventId: string) =>

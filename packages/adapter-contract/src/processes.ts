@@ -1,7 +1,10 @@
-// Child processes for the multi-process tests: each prints "ready <port>" once it listens.
+// Webhook receivers in child processes, for the multi-process tests of the shared dedupe
+// stores (@extendkit/postgres, @extendkit/redis): each child prints "ready <port>" once it
+// listens, and `deliver` sends it one signed delivery.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { signWebhook } from "@extendkit/core/webhooks";
 
 /** A receiver running in its own process. */
 export interface Receiver {
@@ -12,9 +15,12 @@ export interface Receiver {
   stop(): Promise<void>;
 }
 
-/** Fails early, and clearly, when the package was not built (the children import dist/). */
-export function assertBuilt(): void {
-  const dist = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+/**
+ * Fails early, and clearly, when the package under test was not built (the children import
+ * its dist/): pass `new URL("../dist/index.js", import.meta.url)` from the test.
+ */
+export function assertBuilt(entry: URL): void {
+  const dist = fileURLToPath(entry);
   if (!existsSync(dist))
     throw new Error(
       `${dist} is missing: the child processes import the built package; build it first.`,
@@ -65,4 +71,20 @@ export function startReceiver(script: string, env: Record<string, string>): Prom
       });
     });
   });
+}
+
+/** POSTs one signed `workflow_run.completed` delivery of `eventId` to the receiver. */
+export async function deliver(receiver: Receiver, eventId: string, secret: string) {
+  const body = JSON.stringify({
+    eventId,
+    eventType: "workflow_run.completed",
+    payload: { object: "workflow_run", id: `workflow_run_${eventId}`, status: "PROCESSED" },
+  });
+  const headers = await signWebhook({ body, secret });
+  const response = await fetch(`${receiver.url}/webhooks/extend`, {
+    method: "POST",
+    body,
+    headers,
+  });
+  return { status: response.status, body: (await response.json()) as { duplicate?: boolean } };
 }
