@@ -409,9 +409,17 @@ export function createPostgresJournal(pool: PgPool, options: PostgresJournalOpti
     takeOver(): Promise<TakeOver> {
       return guarded(async (c) => {
         // Runners silent past their lease are dead from now on: their writes are refused.
+        // Never this runner itself, and never one stopped inside a write (a SIGSTOP holding
+        // its row's share lock): waiting on it would hold this transaction, and with it this
+        // runner's own heartbeat, for as long as that runner stays stopped, until this
+        // runner's lease ran out too. It is skipped now and declared dead on a later try,
+        // once its write has ended.
         await c.query(
-          `UPDATE ${s}.batch_runners SET dead = true WHERE job = $1 AND NOT dead AND lease_until < ${DB_NOW}`,
-          [name],
+          `UPDATE ${s}.batch_runners SET dead = true WHERE job = $1 AND id IN (
+             SELECT id FROM ${s}.batch_runners
+             WHERE job = $1 AND id <> $2 AND NOT dead AND lease_until < ${DB_NOW}
+             FOR UPDATE SKIP LOCKED)`,
+          [name, me],
         );
         const taken = await c.query(
           `UPDATE ${s}.batch_inputs SET owner = $2 WHERE job = $1 AND NOT finished AND owner IN (SELECT id FROM ${s}.batch_runners WHERE job = $1 AND dead) RETURNING *`,
