@@ -63,11 +63,11 @@ export async function readLayout(
     case "CSV":
       return csvLayout(decode(bytes));
     case "DOCX":
-    case "EXCEL":
-      throw new ProcessingError(
-        "FILE_TYPE_NOT_SUPPORTED",
-        `The emulator cannot read ${type} files; convert them to PDF first (the service does this itself).`,
-      );
+    case "EXCEL": {
+      // Loaded on first use: the Office readers pull in mammoth, exceljs and an XML parser.
+      const { readOffice } = await import("./office.js");
+      return readOffice(type, bytes, options.name ?? "");
+    }
     default:
       return textLayout(decode(bytes));
   }
@@ -116,46 +116,88 @@ function monospacedLine(text: string, top: number): Line {
   };
 }
 
-/**
- * CSV rows as lines whose cells are the fields: a column every 120 pt, or wider where its
- * longest field needs it (6 pt a character and a gap), so no field reaches into the next column.
- */
+/** CSV rows as one table a page: see {@link rowsLayout}. */
 export function csvLayout(text: string): DocumentLayout {
-  const rows = parseCsv(text).filter((row) => row.some((field) => field.trim() !== ""));
+  return rowsLayout(parseCsv(text));
+}
+
+/**
+ * Rows of cells (CSV records, a worksheet's rows) as lines whose cells are the fields: a
+ * column every 120 pt, or wider where its longest field needs it (6 pt a character and a
+ * gap), so no field reaches into the next column.
+ *
+ * A `tabular` layout (the default) makes every page one table and drops blank rows. Otherwise
+ * (a worksheet laid out like a document: a title, label and value cells, a table further down)
+ * the page's tables are found as on a PDF: blank rows stay as vertical space, `sizes` give
+ * each row's text size (a large title reads as a heading), and a row of a single cell (a
+ * title, a note) spills over the columns to its right, as in a spreadsheet, instead of
+ * widening its column.
+ */
+export function rowsLayout(
+  rows: string[][],
+  options: { tabular?: boolean; sizes?: Array<number | undefined> } = {},
+): DocumentLayout {
+  const tabular = options.tabular ?? true;
+  const filled = (row: string[]) => row.filter((field) => field.trim() !== "").length;
+  let sized = rows.map((row, i) => ({ row, size: options.sizes?.[i] ?? 11 }));
+  if (tabular) sized = sized.filter(({ row }) => filled(row) > 0);
+  else {
+    // Leading and trailing blank rows are no content; a run of blank rows is one gap.
+    const first = sized.findIndex(({ row }) => filled(row) > 0);
+    const last = sized.length - [...sized].reverse().findIndex(({ row }) => filled(row) > 0);
+    sized = sized
+      .slice(Math.max(first, 0), first < 0 ? 0 : last)
+      .filter(({ row }, i, all) => filled(row) > 0 || filled(all[i - 1]?.row ?? []) > 0);
+  }
+  const measured = tabular ? sized : sized.filter(({ row }) => filled(row) > 1);
   const lefts = [36];
-  for (let column = 0; column < Math.max(0, ...rows.map((r) => r.length)); column++) {
-    const longest = Math.max(0, ...rows.map((r) => (r[column] ?? "").trim().length));
+  for (let column = 0; column < Math.max(0, ...sized.map((r) => r.row.length)); column++) {
+    const longest = Math.max(0, ...measured.map((r) => (r.row[column] ?? "").trim().length));
     lefts.push((lefts[column] as number) + Math.max(120, longest * 6 + 18));
   }
   const pages: PageLayout[] = [];
-  for (let start = 0; start < Math.max(rows.length, 1); start += PAGE.linesPerPage) {
-    const lines = rows.slice(start, start + PAGE.linesPerPage).map((row, i): Line => {
-      const top = PAGE.margin + i * PAGE.lineHeight;
-      const cells = row
-        .map((field, column) => ({
-          text: field.trim(),
-          left: lefts[column] as number,
-          right: (lefts[column] as number) + field.trim().length * 6,
-        }))
-        .filter((cell) => cell.text !== "");
-      return {
+  let lines: Line[] = [];
+  let count = 0;
+  let top = PAGE.margin;
+  let right = 36 + 120;
+  const flush = () => {
+    pages.push({
+      number: pages.length + 1,
+      width: Math.max(right, lefts[lefts.length - 1] as number),
+      height: PAGE.height,
+      lines,
+      ...(tabular ? { tabular: true } : {}),
+    });
+    lines = [];
+    count = 0;
+    top = PAGE.margin;
+  };
+  for (const { row, size } of sized) {
+    const advance = Math.max(PAGE.lineHeight, Math.ceil(size * 1.3));
+    if (count === PAGE.linesPerPage || top + size > PAGE.height - 36) flush();
+    count++;
+    const cells = row
+      .map((field, column) => ({
+        text: field.trim(),
+        left: lefts[column] as number,
+        right: (lefts[column] as number) + (field.trim().length * (6 * size)) / 11,
+      }))
+      .filter((cell) => cell.text !== "");
+    if (cells.length > 0) {
+      lines.push({
         text: cells.map((c) => c.text).join("   "),
         left: cells[0]?.left ?? 36,
         top,
         right: cells[cells.length - 1]?.right ?? 36,
-        bottom: top + 11,
-        size: 11,
+        bottom: top + size,
+        size,
         cells,
-      };
-    });
-    pages.push({
-      number: pages.length + 1,
-      width: Math.max(36 + 120, lefts[lefts.length - 1] as number),
-      height: PAGE.height,
-      lines,
-      tabular: true,
-    });
+      });
+      right = Math.max(right, cells[cells.length - 1]?.right ?? 36);
+    }
+    top += advance;
   }
+  if (lines.length > 0 || pages.length === 0) flush();
   return { pages, warnings: [] };
 }
 
@@ -191,7 +233,11 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
-function htmlToText(html: string) {
+/**
+ * HTML as plain text for {@link textLayout}: headings become markdown headings (`# Title`),
+ * tables lines of column-aligned cells, and block ends line breaks.
+ */
+export function htmlToText(html: string) {
   return decodeEntities(
     html
       .replace(/<(script|style)[\s\S]*?<\/\1>/gi, "")
