@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Schemas } from "@extendkit/core";
 import type { BlobStore } from "./blobs.js";
 import type { ResolvedOptions } from "./options.js";
+import type { OcrEngine } from "./processors/ocr.js";
 import type { Store } from "./store.js";
 
 /** Where an event comes from, for per-workflow and per-processor subscriptions. */
@@ -15,6 +16,8 @@ export interface Context {
   options: ResolvedOptions;
   store: Store;
   blobs: BlobStore;
+  /** The built-in OCR for images and scanned pages: one worker, started on first use. */
+  ocr: OcrEngine;
   /** The emulator's own root URL, known once it listens. */
   baseUrl: string;
   /** Key that signs presigned URLs (kept in the database so URLs survive a restart). */

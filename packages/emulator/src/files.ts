@@ -175,6 +175,7 @@ export async function fileLayout(ctx: Context, id: string): Promise<DocumentLayo
   const layout = await readLayout(stored.data.type, bytes, {
     ocr: ctx.options.ocr,
     name: stored.data.name,
+    engine: ctx.ocr,
   });
   ctx.store.setLayout(id, layout);
   if (stored.data.type === "PDF" || stored.data.type === "DOCX") {

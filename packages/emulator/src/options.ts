@@ -91,9 +91,11 @@ export interface EmulatorOptions {
   /** Webhook delivery settings. */
   webhooks?: WebhookDeliveryOptions;
   /**
-   * Reads the text of uploaded images. The emulator ships no OCR and downloads nothing:
-   * without this option images parse to empty text, with an `x-extendkit-warning` header.
-   * Plug in any local OCR (for example tesseract.js with language data you provide).
+   * Reads the text of uploaded images and of scanned PDF pages (rendered to PNG), in place
+   * of the built-in OCR. The built-in OCR uses the optional dependencies tesseract.js and
+   * `@tesseract.js-data/eng` (English, read from disk: nothing is downloaded or cached), and
+   * @napi-rs/canvas to render scanned pages; without them images parse to empty text, with
+   * an `x-extendkit-warning` header that says what to install.
    * @default undefined
    */
   ocr?: OcrFunction;

@@ -18,6 +18,7 @@ import { newId, PREFIX } from "./ids.js";
 import { type EmulatorOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { parserRunJob } from "./parser-runs.js";
 import { processorRunJob } from "./processor-runs.js";
+import { createOcrEngine } from "./processors/ocr.js";
 import { categoryOf, createRateLimiter } from "./rate-limit.js";
 import { createRouter, decodeParams } from "./router.js";
 import { evaluationHandlers } from "./routes/evaluation.js";
@@ -105,6 +106,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     options: resolved,
     store,
     blobs,
+    ocr: createOcrEngine(),
     baseUrl: "",
     urlKey,
     emit: (type, payload, scope) => webhooks.emit(type, payload, scope),
@@ -323,6 +325,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       });
       await engine.stop();
       await webhooks.stop();
+      // Its worker thread would keep the process alive.
+      await ctx.ocr.close();
       store.close();
       if (inMemory && !resolved.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },

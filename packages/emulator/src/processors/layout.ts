@@ -1,5 +1,6 @@
 import type { Schemas } from "@extendkit/core";
 import { ProcessingError } from "./errors.js";
+import { type OcrEngine, type OcrRun, renderPageImage } from "./ocr.js";
 
 /** A run of text within a line, separated from its neighbours by a column gap. */
 export interface Cell {
@@ -35,7 +36,11 @@ export interface DocumentLayout {
   warnings: string[];
 }
 
-/** Reads the text of an image; the emulator has none of its own and downloads nothing. */
+/**
+ * Reads the text of an image, in place of the built-in OCR (tesseract.js, when installed).
+ * It gets uploaded images as they are, and each scanned PDF page (a page with no text layer)
+ * rendered to a PNG; its text is laid out as lines of monospaced text.
+ */
 export type OcrFunction = (image: Uint8Array, file: { name: string }) => string | Promise<string>;
 
 /** Letter paper, the page size given to documents that have none (text, HTML, CSV). */
@@ -45,19 +50,29 @@ const PAGE = { width: 612, height: 792, margin: 72, lineHeight: 14, linesPerPage
 export async function readLayout(
   type: Schemas["FileType"] | undefined,
   bytes: Uint8Array,
-  options: { ocr?: OcrFunction; name?: string } = {},
+  options: { ocr?: OcrFunction; name?: string; engine?: OcrEngine } = {},
 ): Promise<DocumentLayout> {
   switch (type) {
     case "PDF":
-      return readPdf(bytes);
-    case "IMG":
+      return readPdf(bytes, options);
+    case "IMG": {
       if (options.ocr) return textLayout(await options.ocr(bytes, { name: options.name ?? "" }));
-      return {
-        pages: [{ number: 1, width: PAGE.width, height: PAGE.height, lines: [] }],
-        warnings: [
-          "The image was not read: no OCR is configured (the emulator's `ocr` option), so its text is empty.",
-        ],
-      };
+      const read = options.engine
+        ? await options.engine.read(bytes, PAGE.width)
+        : { ok: false as const, reason: NO_OCR };
+      // An image is a page as wide as letter paper, its height in proportion.
+      return read.ok
+        ? {
+            pages: [
+              { number: 1, width: read.width, height: read.height, lines: runsToLines(read.runs) },
+            ],
+            warnings: [],
+          }
+        : {
+            pages: [{ number: 1, width: PAGE.width, height: PAGE.height, lines: [] }],
+            warnings: [`The image was not read: ${read.reason}. Its text is empty.`],
+          };
+    }
     case "HTML":
       return textLayout(htmlToText(decode(bytes)));
     case "CSV":
@@ -322,8 +337,14 @@ interface TextItem {
   height: number;
 }
 
-async function readPdf(bytes: Uint8Array): Promise<DocumentLayout> {
-  const { getDocument } = await import("pdfjs-dist/legacy/build/pdf.mjs");
+/** Why an image or a scanned page went unread when no OCR engine is given. */
+const NO_OCR = "no OCR is configured (the emulator's `ocr` option)";
+
+async function readPdf(
+  bytes: Uint8Array,
+  options: { ocr?: OcrFunction; name?: string; engine?: OcrEngine },
+): Promise<DocumentLayout> {
+  const { getDocument, OPS } = await import("pdfjs-dist/legacy/build/pdf.mjs");
   let doc: Awaited<ReturnType<typeof getDocument>["promise"]>;
   try {
     doc = await getDocument({
@@ -346,46 +367,118 @@ async function readPdf(bytes: Uint8Array): Promise<DocumentLayout> {
       `The PDF cannot be read (${(error as Error).message}); check that the file is complete and not damaged.`,
     );
   }
+  // Painting any of these means the page has an image that may be a scan.
+  const imageOps = new Set<number>([
+    OPS.paintImageXObject,
+    OPS.paintInlineImageXObject,
+    OPS.paintInlineImageXObjectGroup,
+    OPS.paintImageXObjectRepeat,
+    OPS.paintImageMaskXObject,
+    OPS.paintImageMaskXObjectGroup,
+    OPS.paintImageMaskXObjectRepeat,
+  ]);
   try {
     const pages: PageLayout[] = [];
+    const unread: Array<{ page: number; reason: string }> = [];
     for (let n = 1; n <= doc.numPages; n++) {
       const page = await doc.getPage(n);
       const viewport = page.getViewport({ scale: 1 });
       const content = await page.getTextContent();
-      pages.push({
-        number: n,
-        width: viewport.width,
-        height: viewport.height,
-        lines: toLines(content.items as TextItem[], viewport.height),
-      });
+      let lines = toLines(content.items as TextItem[], viewport.height);
+      // A page with no text layer but an image is a scan: render it and read it with OCR,
+      // one page at a time. A blank page has no image and costs nothing.
+      if (
+        lines.length === 0 &&
+        (await page.getOperatorList()).fnArray.some((fn) => imageOps.has(fn))
+      ) {
+        const scanned = await readScannedPage(page, viewport.width, options);
+        if ("lines" in scanned) lines = scanned.lines;
+        else unread.push({ page: n, reason: scanned.reason });
+      }
+      pages.push({ number: n, width: viewport.width, height: viewport.height, lines });
       page.cleanup();
     }
-    return { pages, warnings: [] };
+    const warnings = unread.map(
+      ({ page, reason }) =>
+        `Page ${page} of the PDF has no text layer and was not read: ${reason}. Its text is empty.`,
+    );
+    // Every page of a long scan fails for the same reason: say it once.
+    const first = unread[0];
+    if (first && unread.every((u) => u.reason === first.reason) && unread.length > 1)
+      return {
+        pages,
+        warnings: [
+          `Pages ${unread.map((u) => u.page).join(", ")} of the PDF have no text layer and were not read: ${first.reason}. Their text is empty.`,
+        ],
+      };
+    return { pages, warnings };
   } finally {
     await doc.destroy();
   }
 }
 
+/**
+ * A scanned page's lines: the page rendered to a PNG and read by the user's `ocr` function
+ * (as monospaced text) or by the OCR engine (with positions, scaled back to points).
+ */
+async function readScannedPage(
+  page: Parameters<typeof renderPageImage>[0],
+  width: number,
+  options: { ocr?: OcrFunction; name?: string; engine?: OcrEngine },
+): Promise<{ lines: Line[] } | { reason: string }> {
+  if (!options.ocr && !options.engine) return { reason: NO_OCR };
+  const image = await renderPageImage(page);
+  if ("reason" in image) return image;
+  if (options.ocr) {
+    const text = await options.ocr(image.png, { name: options.name ?? "" });
+    // Text longer than a page continues below it rather than over its first lines.
+    const shift = PAGE.linesPerPage * PAGE.lineHeight;
+    return {
+      lines: textLayout(text.replace(/\f/g, "\n")).pages.flatMap((p, i) =>
+        p.lines.map((line) => ({
+          ...line,
+          top: line.top + i * shift,
+          bottom: line.bottom + i * shift,
+        })),
+      ),
+    };
+  }
+  const read = await (options.engine as OcrEngine).read(image.png, width);
+  return read.ok ? { lines: runsToLines(read.runs) } : { reason: read.reason };
+}
+
+/** A positioned run of text: a PDF text item, or a word read by OCR. */
+type Run = Omit<OcrRun, "spaced"> & { spaced?: boolean };
+
 /** Groups positioned text runs into lines: runs whose baselines are within half a line. */
 function toLines(items: TextItem[], pageHeight: number): Line[] {
-  const runs = items
-    .filter((item) => typeof item.str === "string" && item.str.trim() !== "")
-    .map((item) => {
-      const size = Math.abs(item.transform[3] ?? item.height) || item.height || 10;
-      const left = item.transform[4] ?? 0;
-      const baseline = pageHeight - (item.transform[5] ?? 0);
-      return {
-        text: item.str,
-        left,
-        right: left + item.width,
-        top: baseline - size,
-        bottom: baseline,
-        size,
-      };
-    })
-    .sort((a, b) => a.bottom - b.bottom || a.left - b.left);
+  return runsToLines(
+    items
+      .filter((item) => typeof item.str === "string" && item.str.trim() !== "")
+      .map((item) => {
+        const size = Math.abs(item.transform[3] ?? item.height) || item.height || 10;
+        const left = item.transform[4] ?? 0;
+        const baseline = pageHeight - (item.transform[5] ?? 0);
+        return {
+          text: item.str,
+          left,
+          right: left + item.width,
+          top: baseline - size,
+          bottom: baseline,
+          size,
+        };
+      }),
+  );
+}
+
+/**
+ * Lines of runs whose baselines are within half a line, left to right; within a line, a gap
+ * wider than 1.5 characters starts a new cell.
+ */
+function runsToLines(unsorted: Run[]): Line[] {
+  const runs = [...unsorted].sort((a, b) => a.bottom - b.bottom || a.left - b.left);
   const lines: Line[] = [];
-  let current: typeof runs = [];
+  let current: Run[] = [];
   const flush = () => {
     if (current.length === 0) return;
     current.sort((a, b) => a.left - b.left);
@@ -399,7 +492,11 @@ function toLines(items: TextItem[], pageHeight: number): Line[] {
         cells.push(cell);
         continue;
       }
-      const space = gap > run.size * 0.15 && !cell.text.endsWith(" ") && !run.text.startsWith(" ");
+      // OCR words always take a space; PDF runs only when apart (a run may be half a word).
+      const space =
+        (run.spaced || gap > run.size * 0.15) &&
+        !cell.text.endsWith(" ") &&
+        !run.text.startsWith(" ");
       cell.text = (cell.text + (space ? " " : "") + run.text).trim();
       cell.right = Math.max(cell.right, run.right);
     }
