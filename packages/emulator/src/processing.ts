@@ -5,7 +5,13 @@ import { sleep } from "./engine.js";
 import { createFile, fileBytes, fileLayout, getFile } from "./files.js";
 import { newId } from "./ids.js";
 import { classify } from "./processors/classify.js";
-import { extractFields, extractJson, type FieldSchema } from "./processors/extract.js";
+import {
+  type ExtractOptions,
+  extractFields,
+  extractJson,
+  type FieldSchema,
+  selectPages,
+} from "./processors/extract.js";
 import { type DocumentLayout, pageText, textLayout } from "./processors/layout.js";
 import { splitPages } from "./processors/split.js";
 
@@ -41,12 +47,20 @@ export async function runProcessorConfig(
   switch (config.type) {
     case "CLASSIFY":
       return classify(text, config.classifications);
-    case "EXTRACT":
+    case "EXTRACT": {
+      const advanced = config.advancedOptions;
+      const pages = selectPages(layout, advanced?.pageRanges);
+      const options: ExtractOptions = {
+        insights: advanced?.modelReasoningInsightsEnabled === true,
+        citations: advanced?.citationsEnabled !== false,
+        light: config.baseProcessor === "extraction_light",
+        rules: config.extractionRules,
+        arrayCitations: advanced?.arrayCitationStrategy,
+      };
       return config.schema
-        ? extractJson(layout, config.schema as FieldSchema, {
-            insights: config.advancedOptions?.modelReasoningInsightsEnabled === true,
-          })
-        : extractFields(layout, config.fields ?? []);
+        ? extractJson(pages, config.schema as FieldSchema, options)
+        : extractFields(pages, config.fields ?? [], options);
+    }
     case "SPLITTER": {
       const groups = splitPages(layout, config.splitClassifications);
       const splits: Schemas["Split"][] = [];

@@ -520,15 +520,17 @@ describe("extraction with the seeded invoice extractor", () => {
     });
   });
 
-  test("reads the same numeric dates month first in a USD invoice", async () => {
+  test("reads a USD invoice's dates day first when month first would put the due date before the invoice date", async () => {
+    // Month first (the dollar default) gives 4 Mar and a due date of 5 Feb; day first gives
+    // 3 Apr and 2 May, the only reading in which payment falls due after the invoice.
     const file = await upload(
       "usd-invoice-numeric.pdf",
       await pdfOf(invoicePages("03/04/2025", "USD")),
     );
     const result = await run({ processorId: "dp_invoice_extractor", file: { fileId: file.id } });
     expect((result.output as Schemas["JsonOutput"]).value).toMatchObject({
-      invoice_date: "2025-03-04",
-      due_date: "2025-02-05",
+      invoice_date: "2025-04-03",
+      due_date: "2025-05-02",
       total: { amount: 2380, iso_4217_currency_code: "USD" },
     });
   });

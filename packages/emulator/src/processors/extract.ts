@@ -1,4 +1,14 @@
 import type { Schemas } from "@extendkit/core";
+import {
+  conceptLabels,
+  enumPhrases,
+  type FieldIntent,
+  type FieldSchema,
+  type Kind,
+  readField,
+  synonymsIn,
+  words,
+} from "./intent.js";
 import type { Cell, DocumentLayout, Line, PageLayout } from "./layout.js";
 import { findTables, type Table } from "./tables.js";
 import {
@@ -10,16 +20,7 @@ import {
   parseNumber,
 } from "./values.js";
 
-/** The subset of JSON Schema an extraction config uses. */
-export interface FieldSchema {
-  type?: string | string[];
-  description?: string;
-  properties?: Record<string, FieldSchema>;
-  items?: FieldSchema;
-  enum?: (string | null)[];
-  "extend:type"?: string;
-  "extend:name"?: string;
-}
+export type { FieldSchema } from "./intent.js";
 
 /** Where a value was read: the line, its page, the label that led to it, and a confidence. */
 interface Hit {
@@ -30,278 +31,11 @@ interface Hit {
   confidence: number;
 }
 
-/** How the text next to a label is read. */
-type Kind = "string" | "identifier" | "date" | "amount" | "number" | "integer" | "boolean";
-
 type FieldMetadata = Schemas["FieldMetadata"];
 
-/** Words in a field's key that make it the issuer's name, or the customer's. */
-const VENDOR_WORDS = ["vendor", "supplier", "seller", "issuer", "merchant", "company"];
-const CUSTOMER_WORDS = ["customer", "buyer", "client", "bill", "recipient"];
-
-/**
- * Labels documents use for common fields, in several languages, most specific first. A
- * field gets the labels of every concept its key names (a small, general vocabulary:
- * the emulator has no model, only labels and layout).
- */
-const CONCEPTS: Array<{ when: (words: string[]) => boolean; labels: string[] }> = [
-  {
-    when: (w) =>
-      w.includes("invoice") && (w.includes("number") || w.includes("no") || w.includes("id")),
-    labels: [
-      "invoice number",
-      "invoice no",
-      "invoice #",
-      "invoice nr",
-      "invoice num",
-      "invoice id",
-      "n° de facture",
-      "numéro de facture",
-      "facture n°",
-      "facture no",
-      "facture n",
-      "facture",
-      "rechnungsnummer",
-      "rechnungsnr",
-      "rechnung nr",
-      "rechnung",
-      "factuurnummer",
-      "factuurnr",
-      "factuur",
-      "número de factura",
-      "factura n",
-      "numero fattura",
-      "fattura n",
-      "faktura nr",
-      "numer faktury",
-      "bill no",
-      "bill number",
-      "invoice",
-    ],
-  },
-  {
-    when: (w) =>
-      w.includes("date") &&
-      (w.includes("invoice") || w.includes("issue") || w.includes("document")),
-    labels: [
-      "invoice date",
-      "date of invoice",
-      "invoice dated",
-      "date of issue",
-      "issue date",
-      "issued on",
-      "date issued",
-      "date de facture",
-      "date de facturation",
-      "date d'émission",
-      "rechnungsdatum",
-      "factuurdatum",
-      "fecha de factura",
-      "data fattura",
-      "data wystawienia",
-      "billing date",
-      "date",
-    ],
-  },
-  {
-    when: (w) => w.includes("due"),
-    labels: [
-      "due date",
-      "payment due",
-      "date due",
-      "due by",
-      "pay by",
-      "date limite de paiement",
-      "échéance",
-      "fälligkeitsdatum",
-      "fällig am",
-      "zahlungsziel",
-      "vervaldatum",
-      "fecha de vencimiento",
-      "scadenza",
-    ],
-  },
-  {
-    when: (w) => w.includes("subtotal") || (w.includes("net") && w.includes("amount")),
-    labels: [
-      "subtotal",
-      "sub total",
-      "sub-total",
-      "total ht",
-      "montant ht",
-      "total excl",
-      "net amount",
-      "net total",
-      "zwischensumme",
-      "nettobetrag",
-      "summe netto",
-      "subtotaal",
-      "exclusief btw",
-      "base imponible",
-    ],
-  },
-  {
-    when: (w) => w.includes("total") && !w.includes("subtotal"),
-    labels: [
-      "total amount due",
-      "amount due",
-      "balance due",
-      "total due",
-      "grand total",
-      "total ttc",
-      "montant ttc",
-      "somme à payer",
-      "net à payer",
-      "total à payer",
-      "montant total",
-      "gesamtbetrag",
-      "rechnungsbetrag",
-      "endbetrag",
-      "gesamtsumme",
-      "te betalen",
-      "totaal",
-      "total a pagar",
-      "importe total",
-      "totale",
-      "invoice total",
-      "total for this invoice",
-      "total facture",
-      "total incl",
-      "total amount",
-      "amount paid",
-      "total paid",
-      "należność ogółem",
-      "do zapłaty",
-      "razem",
-      "total",
-    ],
-  },
-  {
-    when: (w) => w.includes("tax") || w.includes("vat") || w.includes("gst"),
-    labels: [
-      "total tax",
-      "tax amount",
-      "sales tax",
-      "tax",
-      "vat",
-      "gst",
-      "tva",
-      "mwst",
-      "ust",
-      "btw",
-      "iva",
-    ],
-  },
-  {
-    when: (w) => VENDOR_WORDS.some((x) => w.includes(x)),
-    labels: [
-      "vendor",
-      "supplier",
-      "seller",
-      "sold by",
-      "service provider",
-      "issued by",
-      "merchant",
-      "fournisseur",
-      "vendeur",
-      "lieferant",
-      "verkäufer",
-      "leverancier",
-      "proveedor",
-      "fornitore",
-      "sprzedawca",
-    ],
-  },
-  {
-    when: (w) => CUSTOMER_WORDS.some((x) => w.includes(x)),
-    labels: [
-      "bill to",
-      "billed to",
-      "invoice to",
-      "sold to",
-      "customer",
-      "client",
-      "buyer",
-      "facturé à",
-      "destinataire",
-      "rechnungsempfänger",
-      "kunde",
-      "klant",
-      "cliente",
-      "nabywca",
-    ],
-  },
-  {
-    when: (w) => (w.includes("order") || w.includes("po")) && !w.includes("date"),
-    labels: [
-      "purchase order number",
-      "purchase order",
-      "po number",
-      "po #",
-      "p.o. number",
-      "p.o.",
-      "order number",
-      "order no",
-      "order id",
-      "bestellnummer",
-      "ordernummer",
-      "bon de commande",
-      "numéro de commande",
-    ],
-  },
-];
-
-function words(key: string) {
-  return key
-    .replace(/([a-z])([A-Z])/g, "$1 $2")
-    .replace(/[_-]+/g, " ")
-    .toLowerCase()
-    .trim()
-    .split(/\s+/);
-}
-
-/** Label phrases to look for, most specific first. */
-export function labelsFor(key: string, field: FieldSchema): string[] {
-  const keyWords = words(key);
-  const human = keyWords.join(" ");
-  const labels = [field["extend:name"]?.toLowerCase(), human];
-  if (keyWords.at(-1) === "number")
-    labels.push(`${keyWords.slice(0, -1).join(" ")} no`, `${keyWords.slice(0, -1).join(" ")} #`);
-  for (const concept of CONCEPTS) if (concept.when(keyWords)) labels.push(...concept.labels);
-  const description = field.description
-    ?.replace(/^(the|a|an)\s+/i, "")
-    .replace(/\.$/, "")
-    .toLowerCase();
-  if (description && description.split(/\s+/).length <= 4) labels.push(description);
-  if (keyWords.at(-1) === "name" && keyWords.length > 1)
-    labels.push(keyWords.slice(0, -1).join(" "));
-  return [...new Set(labels.filter((l): l is string => Boolean(l?.trim())))];
-}
-
-/** How a field's text is read, from its schema type and what its key names. */
+/** How a field's text is read, from its schema and what its key and description name. */
 function kindOf(key: string, field: FieldSchema): Kind {
-  const t = Array.isArray(field.type) ? field.type : field.type ? [field.type] : [];
-  const w = words(key);
-  if (field["extend:type"] === "date") return "date";
-  if (field["extend:type"] === "currency") return "amount";
-  if (t.includes("boolean")) return "boolean";
-  const money = [
-    "total",
-    "amount",
-    "price",
-    "tax",
-    "subtotal",
-    "cost",
-    "fee",
-    "balance",
-    "due",
-    "vat",
-  ].some((x) => w.includes(x));
-  if (t.includes("integer")) return money ? "amount" : "integer";
-  if (t.includes("number")) return money ? "amount" : "number";
-  if (["number", "no", "id", "code", "reference", "ref"].includes(w.at(-1) ?? ""))
-    return "identifier";
-  return "string";
+  return readField(key, field).kind;
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -630,10 +364,36 @@ const ITEM_COLUMNS: Array<{ when: (w: string[]) => boolean; labels: string[] }> 
   },
 ];
 
+/** Words of a description that name each item column, for keys that name none. */
+const COLUMN_CUES: RegExp[] = [
+  /\b(?:description|item|product|service|article|what (?:was )?(?:bought|billed|sold|ordered))\b/,
+  /\b(?:quantity|qty|how many|number of (?:units|items|pieces)|count)\b/,
+  /\b(?:unit price|price|rate|per unit|each|unit cost)\b/,
+  /\b(?:amount|line total|total|extended)\b/,
+];
+
+/**
+ * Header labels for an item property: `extend:name`, its title and synonyms, its key as
+ * words, then the column vocabulary its key names, or else the one its description names
+ * first ("Amount for the line (quantity × unit price)" is the amount column).
+ */
 function columnLabels(key: string, field: FieldSchema): string[] {
   const w = words(key);
-  const labels = [field["extend:name"]?.toLowerCase(), w.join(" ")];
-  for (const concept of ITEM_COLUMNS) if (concept.when(w)) labels.push(...concept.labels);
+  const labels = [
+    field["extend:name"]?.toLowerCase(),
+    field.title?.toLowerCase(),
+    ...synonymsIn(field.description),
+    w.join(" "),
+  ];
+  let columns = ITEM_COLUMNS.filter((concept) => concept.when(w));
+  if (columns.length === 0) {
+    const text = `${field.title ?? ""} ${field.description ?? ""}`.toLowerCase();
+    const ranked = COLUMN_CUES.map((cue, i) => ({ i, at: cue.exec(text)?.index ?? -1 }))
+      .filter((r) => r.at >= 0)
+      .sort((a, b) => a.at - b.at);
+    columns = ranked.slice(0, 1).map((r) => ITEM_COLUMNS[r.i] as (typeof ITEM_COLUMNS)[number]);
+  }
+  for (const concept of columns) labels.push(...concept.labels);
   return [...new Set(labels.filter((l): l is string => Boolean(l)))];
 }
 
@@ -681,6 +441,7 @@ function extractItems(
   path: string,
   record: (path: string, hit: { line: Line; page: PageLayout }, confidence: number) => void,
   order: DateOrder,
+  citeBy: "item" | "property" = "item",
 ) {
   const properties = itemSchema.properties ?? {};
   const found = itemTable(layout, properties);
@@ -719,94 +480,194 @@ function extractItems(
               ? parseDate(cell, order)
               : parseNumber(cell);
     }
-    record(`${path}[${items.length}]`, { line, page }, 0.85);
+    if (citeBy === "property") {
+      for (const [key, value] of Object.entries(item))
+        if (value !== null) record(`${path}[${items.length}].${key}`, { line, page }, 0.85);
+    } else record(`${path}[${items.length}]`, { line, page }, 0.85);
     items.push(item);
   });
   return items;
 }
 
+/** A numeric date whose day and month could be either way round ("03/02/2025"). */
+const NUMERIC_DATE = /\b(\d{1,2})([-/])(\d{1,2})\2(\d{2,4})\b/g;
+
 /**
- * Whether the document writes numeric dates day first: a date whose first part is over 12
- * settles it (and one whose second part is over 12 settles the other way); otherwise
- * documents priced in dollars are read month first and the rest day first.
+ * Whether the document writes numeric dates day first, decided from all its dates:
+ * 1. the extraction rules, where they say so ("dates are day first", "DD/MM/YYYY");
+ * 2. its numeric dates: one whose first part is over 12 is day first, one whose second part
+ *    is over 12 month first (when they disagree, neither counts);
+ * 3. its issue and due dates: the order under which the due date is on or after the issue
+ *    date, within a year, where only one order does so;
+ * 4. its currency: dollars (or none) month first, any other day first.
  */
-function dateOrder(layout: DocumentLayout, currency: string | null): DateOrder {
+function dateOrder(layout: DocumentLayout, currency: string | null, rules = ""): DateOrder {
+  if (/\bday[- ]first\b|\bdd[-/.]mm\b|\beuropean dates?\b/i.test(rules)) return "dmy";
+  if (/\bmonth[- ]first\b|\bmm[-/.]dd\b|\b(?:us|american) dates?\b/i.test(rules)) return "mdy";
+  let dayFirst = 0;
+  let monthFirst = 0;
   for (const page of layout.pages) {
     for (const line of page.lines) {
-      for (const m of line.text.matchAll(/\b(\d{1,2})[-/](\d{1,2})[-/]\d{2,4}\b/g)) {
-        if (+(m[1] as string) > 12) return "dmy";
-        if (+(m[2] as string) > 12) return "mdy";
+      for (const m of line.text.matchAll(NUMERIC_DATE)) {
+        const [a, b] = [+(m[1] as string), +(m[3] as string)];
+        if (a > 12 && b <= 12) dayFirst++;
+        if (b > 12 && a <= 12) monthFirst++;
       }
     }
   }
+  if (dayFirst > 0 && monthFirst === 0) return "dmy";
+  if (monthFirst > 0 && dayFirst === 0) return "mdy";
+  const plausible = (order: DateOrder): boolean | undefined => {
+    const issued = find(layout, conceptLabels("invoice_date"), "date", false, order);
+    const due = find(layout, conceptLabels("due_date"), "date", false, order);
+    if (!issued || !due || issued.line === due.line) return undefined;
+    const days = (Date.parse(due.text) - Date.parse(issued.text)) / 86_400_000;
+    return days >= 0 && days <= 366;
+  };
+  const mdy = plausible("mdy");
+  const dmy = plausible("dmy");
+  if (mdy !== undefined && dmy !== undefined && mdy !== dmy) return mdy ? "mdy" : "dmy";
   return currency === "USD" || currency === null ? "mdy" : "dmy";
 }
 
+/** An object a field sits in: its key and its schema. */
+type Parent = { key: string; field: FieldSchema };
+
+/** The processor's options that change what extraction looks for and what it answers. */
+export interface ExtractOptions {
+  /** Add a reasoning insight to each value (`modelReasoningInsightsEnabled`). */
+  insights?: boolean;
+  /** Cite where each value was read (`citationsEnabled`, on unless false). */
+  citations?: boolean;
+  /**
+   * `extraction_light`: read labelled values only, with no inferred ones (a letterhead as the
+   * issuer, the first date as the issue date, a contract's parties), at lower confidence.
+   */
+  light?: boolean;
+  /** The config's `extractionRules`, read for date order hints ("dates are day first"). */
+  rules?: string;
+  /** `arrayCitationStrategy`: cite each item (default), or each property of each item. */
+  arrayCitations?: "item" | "property";
+}
+
+/** A value found in the document's text, with where it was found. */
+function firstMention(
+  layout: DocumentLayout,
+  phrase: string,
+): { count: number; line?: Line; page?: PageLayout } {
+  const pattern = new RegExp(
+    `(?:^|[^\\p{L}\\p{N}])${escapeRegExp(phrase)}(?![\\p{L}\\p{N}])`,
+    "giu",
+  );
+  let count = 0;
+  let first: { line: Line; page: PageLayout } | undefined;
+  for (const page of layout.pages)
+    for (const line of page.lines) {
+      const n = [...line.text.matchAll(pattern)].length;
+      if (n > 0 && !first) first = { line, page };
+      count += n;
+    }
+  return { count, ...first };
+}
+
 /**
- * Extracts values shaped by a JSON Schema config: each property's label is looked up in
- * the layout and the value next to it is typed by the schema; arrays of objects come from
- * the table whose columns name their properties; `null` where nothing is found. Every
- * found value gets a citation and a confidence in `metadata`.
+ * Extracts values shaped by a JSON Schema config: each property is read as its key,
+ * title and description say (see `readField`), its label is looked up in the layout and
+ * the value next to it is typed by the schema; arrays of objects come from the table whose
+ * columns name their properties; `null` where nothing is found. Every found value gets a
+ * citation and a confidence in `metadata`.
  */
 export function extractJson(
   layout: DocumentLayout,
   schema: FieldSchema,
-  options: { insights?: boolean } = {},
+  options: ExtractOptions = {},
 ): Schemas["JsonOutput"] {
   const metadata: Record<string, FieldMetadata> = {};
   const fallbackCurrency = documentCurrency(layout);
-  const order = dateOrder(layout, fallbackCurrency);
+  const order = dateOrder(layout, fallbackCurrency, options.rules);
+  const penalty = options.light ? 0.1 : 0;
   const record = (
     path: string,
     hit: { line: Line; page: PageLayout; label?: string },
     confidence: number,
+    why?: string,
   ) => {
     metadata[path] = {
-      logprobsConfidence: confidence,
-      citations: [citation(hit)],
+      logprobsConfidence: Math.round((confidence - penalty) * 100) / 100,
+      ...(options.citations === false ? {} : { citations: [citation(hit)] }),
       ...(options.insights
         ? {
             insights: [
               {
                 type: "reasoning" as const,
-                content: `Read next to "${hit.label ?? "the table header"}" on page ${hit.page.number}.`,
+                content: `Read next to "${hit.label ?? "the table header"}" on page ${hit.page.number}${why ? `; ${why}` : ""}.`,
               },
             ],
           }
         : {}),
     };
   };
-  const lookup = (key: string, field: FieldSchema, kind: Kind) => {
-    const w = words(key);
-    const last = w.includes("total") || (w.includes("due") && w.includes("amount"));
-    let hit = find(layout, labelsFor(key, field), kind, last, order);
-    if (
-      !hit &&
-      kind === "date" &&
-      (w.includes("invoice") || w.includes("issue") || w.includes("document") || w.length === 1)
-    )
-      hit = firstDate(layout, order);
-    // Contracts name their parties in roles rather than under labels; the issuer of anything
-    // else is most likely whoever heads its first page.
-    if (!hit && kind === "string" && VENDOR_WORDS.some((x) => w.includes(x)))
-      hit = party(layout, VENDOR_ROLES) ?? letterhead(layout);
-    if (!hit && kind === "string" && CUSTOMER_WORDS.some((x) => w.includes(x)))
-      hit = party(layout, CUSTOMER_ROLES);
-    return hit;
+  const explain = (intent: FieldIntent) =>
+    intent.concepts[0] && intent.source !== "key"
+      ? `the field's ${intent.source === "object" ? "object" : intent.source} names the ${intent.concepts[0].replace(/_/g, " ")}`
+      : undefined;
+  const lookup = (key: string, field: FieldSchema, parents: Parent[], as?: Kind) => {
+    const intent = readField(key, field, parents);
+    const kind = as ?? intent.kind;
+    const concepts = intent.concepts;
+    const last = words(key).includes("total") || concepts[0] === "total";
+    let hit = find(layout, intent.labels, kind, last, order);
+    if (!options.light) {
+      if (
+        !hit &&
+        kind === "date" &&
+        (concepts.includes("invoice_date") ||
+          (intent.source === "none" &&
+            !field.description &&
+            ["date", "dt"].includes(key.toLowerCase())))
+      )
+        hit = firstDate(layout, order);
+      // Contracts name their parties in roles rather than under labels; the issuer of anything
+      // else is most likely whoever heads its first page.
+      if (!hit && kind === "string" && concepts.includes("vendor"))
+        hit = party(layout, VENDOR_ROLES) ?? letterhead(layout);
+      if (!hit && kind === "string" && concepts.includes("customer"))
+        hit = party(layout, CUSTOMER_ROLES);
+    }
+    return { hit, intent };
   };
 
-  const fieldValue = (key: string, field: FieldSchema, path: string): unknown => {
+  /** The currency of the total (or of the document), for a field that asks for a currency. */
+  const currencyHit = (): Hit | undefined => {
+    const total = find(layout, conceptLabels("total"), "amount", true, order);
+    const code = (total && currencyCode(total.line.text)) ?? fallbackCurrency;
+    if (!code) return undefined;
+    if (total && currencyCode(total.line.text) === code)
+      return { ...total, text: code, label: `${total.label} (its currency)` };
+    for (const page of layout.pages)
+      for (const line of page.lines)
+        if (currencyCode(line.text) === code)
+          return { text: code, line, page, label: "(the document's currency)", confidence: 0.7 };
+    return undefined;
+  };
+
+  const fieldValue = (
+    key: string,
+    field: FieldSchema,
+    path: string,
+    parents: Parent[],
+  ): unknown => {
     const t = Array.isArray(field.type) ? field.type : field.type ? [field.type] : [];
     if (field["extend:type"] === "currency") {
-      const hit = lookup(key, field, "amount");
-      if (hit) record(path, hit, hit.confidence);
+      const { hit, intent } = lookup(key, field, parents, "amount");
+      if (hit) record(path, hit, hit.confidence, explain(intent));
       return {
         amount: hit ? Number(hit.text) : null,
         iso_4217_currency_code: hit ? (currencyCode(hit.line.text) ?? fallbackCurrency) : null,
       };
     }
     if (field["extend:type"] === "signature") {
-      const hit = lookup(key, field, "string");
+      const { hit } = lookup(key, field, parents, "string");
       if (hit) record(path, hit, hit.confidence);
       return {
         printed_name: hit ? hit.text.replace(/\b(date|dated)\b.*$/i, "").trim() || null : null,
@@ -817,46 +678,98 @@ export function extractJson(
     }
     if (t.includes("object") && field.properties) {
       return Object.fromEntries(
-        Object.entries(field.properties).map(([k, f]) => [k, fieldValue(k, f, `${path}.${k}`)]),
+        Object.entries(field.properties).map(([k, f]) => [
+          k,
+          fieldValue(k, f, `${path}.${k}`, [...parents, { key, field }]),
+        ]),
       );
     }
     if (t.includes("array")) {
-      return field.items?.properties ? extractItems(layout, field.items, path, record, order) : [];
+      return field.items?.properties
+        ? extractItems(layout, field.items, path, record, order, options.arrayCitations)
+        : [];
     }
-    if (field.enum) {
-      const choices = field.enum.filter((o): o is string => typeof o === "string");
-      const hit = lookup(key, field, "string");
-      const haystack =
-        hit?.text ?? layout.pages.map((p) => p.lines.map((l) => l.text).join("\n")).join("\n");
-      const chosen = choices.find((o) =>
-        new RegExp(`(?:^|[^\\p{L}\\p{N}])${escapeRegExp(o)}(?![\\p{L}\\p{N}])`, "iu").test(
-          haystack,
-        ),
-      );
-      if (chosen && hit) record(path, hit, hit.confidence);
-      return chosen ?? null;
-    }
-    const kind = kindOf(key, field);
-    const hit = lookup(key, field, kind);
+    if (field.enum) return enumValue(key, field, path, parents);
+    const { hit: found, intent } = lookup(key, field, parents);
+    const hit = found ?? (intent.concepts[0] === "currency" ? currencyHit() : undefined);
     if (!hit) return null;
+    const kind = intent.kind;
     let value: unknown;
     if (kind === "amount")
       value = t.includes("integer") ? Math.round(Number(hit.text)) : Number(hit.text);
     else if (kind === "integer") value = Math.round(parseNumber(hit.text) as number);
     else if (kind === "number") value = parseNumber(hit.text);
     else if (kind === "boolean") value = parseBoolean(hit.text);
+    else if (intent.concepts[0] === "currency") value = currencyCode(hit.text) ?? hit.text;
     else value = hit.text;
-    record(path, hit, hit.confidence);
+    record(path, hit, hit.confidence, explain(intent));
     return value;
+  };
+
+  /**
+   * An enum's option: a currency field's is the document's currency; otherwise the option
+   * whose value or description the text next to the field's label names, or else the option
+   * the document names most often (the first listed on a tie).
+   */
+  const enumValue = (key: string, field: FieldSchema, path: string, parents: Parent[]) => {
+    const choices = enumPhrases(field);
+    const { hit, intent } = lookup(key, field, parents, "string");
+    if (intent.concepts[0] === "currency") {
+      const currency = currencyHit();
+      const chosen = choices.find((o) => o.value.toUpperCase() === currency?.text);
+      if (chosen && currency) record(path, currency, currency.confidence, explain(intent));
+      return chosen?.value ?? null;
+    }
+    if (hit) {
+      let best: { value: string; at: number } | undefined;
+      for (const choice of choices)
+        for (const phrase of choice.phrases) {
+          const at = hit.text.toLowerCase().indexOf(phrase.toLowerCase());
+          if (at >= 0 && (!best || at < best.at)) best = { value: choice.value, at };
+        }
+      if (best) {
+        record(path, hit, hit.confidence, explain(intent));
+        return best.value;
+      }
+    }
+    let best: { value: string; count: number; line?: Line; page?: PageLayout } | undefined;
+    for (const choice of choices) {
+      for (const phrase of choice.phrases) {
+        const mention = firstMention(layout, phrase);
+        if (mention.count > (best?.count ?? 0)) best = { value: choice.value, ...mention };
+      }
+    }
+    if (!best) return null;
+    if (best.line && best.page)
+      record(
+        path,
+        { line: best.line, page: best.page, label: `(the document names "${best.value}")` },
+        0.6,
+      );
+    return best.value;
   };
 
   const value = Object.fromEntries(
     Object.entries(schema.properties ?? {}).map(([key, field]) => [
       key,
-      fieldValue(key, field, key),
+      fieldValue(key, field, key, []),
     ]),
   );
   return { value, metadata };
+}
+
+/**
+ * A layout narrowed to the pages the processor's `pageRanges` name (1-based, inclusive; a
+ * missing end runs to the last page). Page numbers stay those of the document.
+ */
+export function selectPages(
+  layout: DocumentLayout,
+  ranges: Array<{ start?: number; end?: number }> | undefined,
+): DocumentLayout {
+  if (!ranges || ranges.length === 0) return layout;
+  const inRange = (n: number) =>
+    ranges.some((r) => n >= (r.start ?? 1) && n <= (r.end ?? Number.POSITIVE_INFINITY));
+  return { ...layout, pages: layout.pages.filter((page) => inRange(page.number)) };
 }
 
 type ExtractionField = Schemas["ExtractionField"];
@@ -865,6 +778,7 @@ type ExtractionField = Schemas["ExtractionField"];
 export function extractFields(
   layout: DocumentLayout,
   fields: ExtractionField[],
+  options: ExtractOptions = {},
 ): Schemas["FieldsArrayOutput"] {
   const toSchema = (f: ExtractionField): FieldSchema => {
     switch (f.type) {
@@ -877,6 +791,9 @@ export function extractFields(
           type: ["string", "null"],
           enum: [...(f.enum ?? []).map((o) => o.value), null],
           description: f.description,
+          "x-enum-descriptions": Object.fromEntries(
+            (f.enum ?? []).map((o) => [o.value, o.description]),
+          ),
         };
       case "object":
         return {
@@ -899,10 +816,11 @@ export function extractFields(
   };
   const out: Schemas["FieldsArrayOutput"] = {};
   for (const field of fields) {
-    const json = extractJson(layout, {
-      type: "object",
-      properties: { [field.name]: toSchema(field) },
-    });
+    const json = extractJson(
+      layout,
+      { type: "object", properties: { [field.name]: toSchema(field) } },
+      options,
+    );
     const meta = json.metadata[field.name];
     const cite = meta?.citations?.[0];
     out[field.id] = {

@@ -164,6 +164,12 @@ export function createOcrEngine(loader: OcrLoader = defaultOcrLoader): OcrEngine
           reason:
             "OCR reads PNG, JPEG, GIF, BMP, TIFF and WebP images, and this is none of them; convert it to PNG",
         };
+      // A PNG or JPEG cut short makes the decoder print errors of its own: say it here.
+      if (!completeImage(image))
+        return {
+          ok: false,
+          reason: "the image is incomplete or damaged (it has no end marker); upload it again",
+        };
       const result = queue.then(() => recognize(image, pageWidth));
       queue = result.catch(() => {});
       return result;
@@ -193,6 +199,16 @@ function readableImage(bytes: Uint8Array): boolean {
     (ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") ||
     /^P[1-6]\s$/.test(ascii(0, 3))
   );
+}
+
+/** Whether a PNG has its IEND chunk and a JPEG its end-of-image marker (other formats pass). */
+function completeImage(bytes: Uint8Array): boolean {
+  const tail = bytes.subarray(Math.max(0, bytes.length - 32));
+  if (bytes[0] === 0x89 && String.fromCharCode(...bytes.subarray(1, 4)) === "PNG")
+    return Buffer.from(tail).includes("IEND");
+  if (bytes[0] === 0xff && bytes[1] === 0xd8)
+    return Buffer.from(tail).includes(Buffer.from([0xff, 0xd9]));
+  return true;
 }
 
 /** Why OCR cannot run, and what to do about it. */
