@@ -11,6 +11,7 @@ import {
   extractJson,
   type FieldSchema,
   selectPages,
+  selectSheets,
 } from "./processors/extract.js";
 import { type DocumentLayout, pageText, textLayout } from "./processors/layout.js";
 import { splitPages } from "./processors/split.js";
@@ -49,7 +50,10 @@ export async function runProcessorConfig(
       return classify(text, config.classifications);
     case "EXTRACT": {
       const advanced = config.advancedOptions;
-      const pages = selectPages(layout, advanced?.pageRanges);
+      const pages = selectPages(
+        selectSheets(layout, advanced?.excelSheetSelectionStrategy, advanced?.excelSheetRanges),
+        advanced?.pageRanges,
+      );
       const options: ExtractOptions = {
         insights: advanced?.modelReasoningInsightsEnabled === true,
         citations: advanced?.citationsEnabled !== false,

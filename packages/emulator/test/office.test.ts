@@ -214,6 +214,49 @@ describe("parsing Excel workbooks", () => {
     expect(SALES.sheets).toHaveLength(run.chunks.length);
   });
 
+  test("excelSheetSelectionStrategy and excelSheetRanges choose the sheets extraction reads", async () => {
+    const file = await t.upload("sales.xlsx", await salesXlsx(), MEDIA.xlsx);
+    const targets = {
+      type: "array",
+      description: "Sales targets by region",
+      items: {
+        type: "object",
+        properties: {
+          region: { type: ["string", "null"] },
+          target: { type: ["number", "null"] },
+          share: { type: ["string", "null"] },
+        },
+      },
+    };
+    const extract = async (advancedOptions: Record<string, unknown>) => {
+      const { data, error } = await t.client.POST("/processors", {
+        body: {
+          name: "Targets",
+          type: "EXTRACT",
+          config: {
+            type: "EXTRACT",
+            schema: { type: "object", properties: { targets }, required: ["targets"] },
+            advancedOptions,
+          } as never,
+        },
+      });
+      expect(error).toBeUndefined();
+      const run = await runProcessor(data!.processor.id, file.id);
+      return (run.output as { value: { targets: unknown[] } }).value.targets;
+    };
+    const second = [
+      { region: "North", target: 40000, share: "35%" },
+      { region: "South", target: 30000, share: "25%" },
+    ];
+    expect(await extract({})).toEqual(second);
+    expect(await extract({ excelSheetSelectionStrategy: "all" })).toEqual(second);
+    // The targets sit on the second sheet: the first alone has none.
+    expect(await extract({ excelSheetSelectionStrategy: "first" })).toEqual([]);
+    expect(await extract({ excelSheetSelectionStrategy: "last" })).toEqual(second);
+    expect(await extract({ excelSheetRanges: [{ start: 0, end: 0 }] })).toEqual([]);
+    expect(await extract({ excelSheetRanges: [{ start: 1, end: 1 }] })).toEqual(second);
+  });
+
   test("an invoice sheet: the large title is a heading, label and value cells a line, the items a table", async () => {
     const file = await t.upload("invoice.xlsx", await invoiceXlsx(), MEDIA.xlsx);
     const run = await parse(file.id);

@@ -759,6 +759,28 @@ export function extractJson(
 }
 
 /**
+ * A workbook's pages narrowed to the sheets `excelSheetSelectionStrategy` ("first", "last";
+ * "all" and "intelligent" keep every sheet) and `excelSheetRanges` (0-based, inclusive) pick.
+ * Layouts of anything but a workbook are returned as they are.
+ */
+export function selectSheets(
+  layout: DocumentLayout,
+  strategy: string | undefined,
+  ranges: Array<{ start: number; end: number }> | undefined,
+): DocumentLayout {
+  const sheets = [
+    ...new Set(layout.pages.flatMap((p) => (p.sheet === undefined ? [] : [p.sheet]))),
+  ];
+  if (sheets.length === 0) return layout;
+  let kept = sheets;
+  if (ranges && ranges.length > 0)
+    kept = kept.filter((sheet) => ranges.some((r) => sheet >= r.start && sheet <= r.end));
+  if (strategy === "first") kept = kept.slice(0, 1);
+  if (strategy === "last") kept = kept.slice(-1);
+  return { ...layout, pages: layout.pages.filter((p) => kept.includes(p.sheet as number)) };
+}
+
+/**
  * A layout narrowed to the pages the processor's `pageRanges` name (1-based, inclusive; a
  * missing end runs to the last page). Page numbers stay those of the document.
  */

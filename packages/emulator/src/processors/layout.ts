@@ -29,6 +29,8 @@ export interface PageLayout {
   lines: Line[];
   /** The page is one table (a spreadsheet page): every line is a row. */
   tabular?: boolean;
+  /** The worksheet a spreadsheet page comes from: its 0-based position in the workbook. */
+  sheet?: number;
 }
 
 export interface DocumentLayout {

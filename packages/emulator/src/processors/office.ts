@@ -173,7 +173,7 @@ async function readXlsx(bytes: Uint8Array): Promise<DocumentLayout> {
   );
   const date1904 = Boolean((workbook.properties as { date1904?: boolean } | undefined)?.date1904);
   const pages: PageLayout[] = [];
-  for (const sheet of workbook.worksheets) {
+  for (const [index, sheet] of workbook.worksheets.entries()) {
     if (sheet.state !== "visible" && sheet.state !== undefined) continue;
     const hiddenColumns = new Set<number>();
     for (let c = 1; c <= sheet.columnCount; c++)
@@ -203,7 +203,7 @@ async function readXlsx(bytes: Uint8Array): Promise<DocumentLayout> {
     const first = counts.find((n) => n > 0) ?? 0;
     const tabular = first >= 2 && counts.every((n) => n <= first);
     for (const page of rowsLayout(rows, { tabular, sizes }).pages)
-      pages.push({ ...page, number: pages.length + 1 });
+      pages.push({ ...page, number: pages.length + 1, sheet: index });
   }
   if (pages.length === 0) return textLayout("");
   return { pages, warnings: [] };
