@@ -15,7 +15,7 @@ const corpusDir = path.resolve(repoRoot, "../shared/corpus/invoices");
 
 const GENERATED_PAGES = 200;
 
-interface Document {
+export interface Document {
   name: string;
   bytes: Uint8Array<ArrayBuffer>;
 }
@@ -42,7 +42,7 @@ async function parse(client: ExtendClient, fileId: string, name: string): Promis
  * the first time (the emulator keeps a file's layout once read, so a second parse of the same
  * file would skip the PDF reading). The warm-up parses a separate upload of the first document.
  */
-async function measure(docs: Document[]): Promise<{ pages: number; seconds: number }> {
+export async function measure(docs: Document[]): Promise<{ pages: number; seconds: number }> {
   const emulator = await startEmulator({ port: 0, db: ":memory:", pageLatencyMs: 0 });
   try {
     const client = createClient({ baseUrl: emulator.url, token: emulator.token });

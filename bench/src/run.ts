@@ -6,6 +6,7 @@ import { batchRunner } from "./batch-runner.js";
 import { bundleSize } from "./bundle-size.js";
 import { clientOverhead } from "./client-overhead.js";
 import { emulatorHttp } from "./emulator-http.js";
+import { formatThroughput } from "./format-throughput.js";
 import { parseThroughput } from "./parse-throughput.js";
 import { proxyScan } from "./proxy-scan.js";
 import { sharedJobs } from "./shared-jobs.js";
@@ -16,13 +17,15 @@ const suites: Array<[string, () => Promise<Row[]>]> = [
   ["client overhead", clientOverhead],
   ["emulator over HTTP", emulatorHttp],
   ["parse throughput", parseThroughput],
+  ["parse throughput per format", formatThroughput],
   ["proxy scan", proxyScan],
   ["batch runner", batchRunner],
   ["shared jobs", sharedJobs],
 ];
 
 // `pnpm bench -- client` runs only the suites whose name contains "client".
-const only = process.argv[2];
+// pnpm passes the "--" along; it is not a filter.
+const only = process.argv.slice(2).find((arg) => arg !== "--");
 
 function render(rows: Row[]) {
   const header = ["benchmark", "result", "against", "verdict"];
