@@ -242,7 +242,7 @@ describe("parsing Excel workbooks", () => {
       });
       expect(error).toBeUndefined();
       const run = await runProcessor(data!.processor.id, file.id);
-      return (run.output as { value: { targets: unknown[] } }).value.targets;
+      return (run.output as unknown as { value: { targets: unknown[] } }).value.targets;
     };
     const second = [
       { region: "North", target: 40000, share: "35%" },
@@ -329,6 +329,34 @@ describe("documents that cannot be read", () => {
       retryable: false,
     });
     expect(body.message).toMatch(/complete and not damaged/);
+  });
+
+  test("a zip bomb (a small .docx declaring 2 GB of XML) answers 400 FILE_SIZE_TOO_LARGE before anything is inflated", async () => {
+    const { zipSync, strToU8 } = await import("fflate");
+    const zip = zipSync({
+      "[Content_Types].xml": strToU8("<Types/>"),
+      "word/document.xml": strToU8("<w:document/>"),
+    });
+    // Patch the central directory: word/document.xml now declares 2 GB uncompressed.
+    const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+    const decoder = new TextDecoder();
+    let patched = false;
+    for (let at = 0; at + 46 < zip.length; at++) {
+      if (view.getUint32(at, true) !== 0x02014b50) continue;
+      const nameLength = view.getUint16(at + 28, true);
+      if (decoder.decode(zip.subarray(at + 46, at + 46 + nameLength)) !== "word/document.xml")
+        continue;
+      view.setUint32(at + 24, 0x7fffffff, true);
+      patched = true;
+    }
+    expect(patched).toBe(true);
+    const file = await t.upload("bomb.docx", zip, MEDIA.docx);
+    const { status, body } = await t.request("POST", "/parse", {
+      body: { file: { fileId: file.id } },
+    });
+    expect(status).toBe(400);
+    expect(body.code).toBe("FILE_SIZE_TOO_LARGE");
+    expect(body.message).toMatch(/inflate to 2048 MB, more than the 256 MB the emulator reads/);
   });
 
   test("a truncated .xlsx ends an async parse FAILED with CORRUPT_FILE", async () => {

@@ -93,22 +93,36 @@ export async function readOffice(
   }
 }
 
+/** The most XML an Office file may inflate to: far above any real document's text. */
+const MAX_INFLATED_XML = 256 * 1024 * 1024;
+
+const megabytes = (bytes: number) => `${Math.round(bytes / (1024 * 1024))} MB`;
+
 const KIND_NAMES: Record<OfficeKind, string> = { docx: "Word", xlsx: "Excel", pptx: "PowerPoint" };
 
 /** Which document the zip holds, by its parts (not its name): a misnamed file still reads. */
 async function zipKind(bytes: Uint8Array, name: string, label: string): Promise<OfficeKind> {
   const { unzipSync } = await import("fflate");
   const names = new Set<string>();
+  let inflated = 0;
   try {
     // Only the central directory is read: the filter declines to inflate any entry.
     unzipSync(bytes, {
       filter: (file) => {
         names.add(file.name);
+        if (/\.(xml|rels)$/i.test(file.name)) inflated += file.originalSize;
         return false;
       },
     });
   } catch (error) {
     throw corrupt(label, error);
+  }
+  // A few kilobytes of zip can declare gigabytes of XML (a zip bomb): refuse before inflating.
+  if (inflated > MAX_INFLATED_XML) {
+    throw new ProcessingError(
+      "FILE_SIZE_TOO_LARGE",
+      `The ${label} file's XML parts inflate to ${megabytes(inflated)}, more than the ${megabytes(MAX_INFLATED_XML)} the emulator reads; split the document or save it as PDF.`,
+    );
   }
   if (names.has("word/document.xml")) return "docx";
   if (names.has("xl/workbook.xml")) return "xlsx";
