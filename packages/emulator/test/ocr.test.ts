@@ -83,6 +83,8 @@ describe("the sample invoice as an image or a scan", () => {
     ["scanned-invoice.pdf", scannedSampleInvoicePdf],
   ])("%s extracts the same values as the PDF", async (name, bytes) => {
     const got = await extract(t, name, await bytes());
+    // Every value, line items, subtotal and tax included, is the PDF's.
+    expect(got.value).toEqual(fromPdf.value);
     for (const [field, expected] of Object.entries(sample.values)) {
       expect(got.value[field], field).toEqual(fromPdf.value[field]);
       expect(got.value[field], field).toEqual(expected);

@@ -33,7 +33,8 @@ const text = (description: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 const date = (description: string) => text(description, { "extend:type": "date" });
-const money = (description: string, extra: Record<string, unknown> = {}) => ({
+/** A currency field (`extend:type: currency`) with its two properties declared. */
+export const money = (description: string, extra: Record<string, unknown> = {}) => ({
   type: "object",
   "extend:type": "currency",
   description,

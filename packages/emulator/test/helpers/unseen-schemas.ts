@@ -6,20 +6,10 @@
  * only descriptions and titles say what each field is. Do not tune these to the extractor;
  * if one scores badly, that is the finding.
  */
-import type { InvoiceConfig } from "./invoice-schemas.js";
+import { type InvoiceConfig, money } from "./invoice-schemas.js";
 
 const str = (description: string) => ({ type: ["string", "null"], description });
 const num = (description: string) => ({ type: ["number", "null"], description });
-const money = (description: string) => ({
-  type: "object",
-  "extend:type": "currency",
-  description,
-  properties: {
-    amount: { type: ["number", "null"] },
-    iso_4217_currency_code: { type: ["string", "null"] },
-  },
-  required: ["amount", "iso_4217_currency_code"],
-});
 
 export const UNSEEN: InvoiceConfig[] = [
   {
