@@ -295,6 +295,24 @@ describe("parsing PowerPoint presentations", () => {
     expect(run.chunks[0]!.blocks[0]!.metadata.page).toEqual({ number: 1, width: 720, height: 405 });
   });
 
+  test("slides come in the order the deck shows them, not the order of their part names", async () => {
+    const { unzipSync, zipSync, strToU8, strFromU8 } = await import("fflate");
+    const parts = unzipSync(await statusPptx());
+    // Moving the second slide first, as PowerPoint does, reorders the slide list only.
+    const presentation = strFromU8(parts["ppt/presentation.xml"]!);
+    const ids = [...presentation.matchAll(/<p:sldId\b[^>]*\/>/g)].map((m) => m[0]);
+    expect(ids).toHaveLength(2);
+    parts["ppt/presentation.xml"] = strToU8(
+      presentation.replace(ids.join(""), [ids[1], ids[0]].join("")),
+    );
+    const file = await t.upload("reordered.pptx", zipSync(parts), MEDIA.pptx);
+    const run = await parse(file.id);
+    expect(run.chunks.map((c) => c.content.split("\n")[0])).toEqual([
+      `## ${STATUS.titles[1]}`,
+      `## ${STATUS.titles[0]}`,
+    ]);
+  });
+
   test("the invoice slide reads top to bottom: title, fields, items, totals", async () => {
     const file = await t.upload("invoice.pptx", await invoicePptx(), MEDIA.pptx);
     const run = await parse(file.id);

@@ -608,12 +608,8 @@ async function readPptx(bytes: Uint8Array): Promise<DocumentLayout> {
     return undefined;
   };
 
-  const slides = Object.keys(files)
-    .map((name) => ({ name, n: /^ppt\/slides\/slide(\d+)\.xml$/.exec(name)?.[1] }))
-    .filter((s): s is { name: string; n: string } => s.n !== undefined)
-    .sort((a, b) => +a.n - +b.n);
   const pages: PageLayout[] = [];
-  for (const { name } of slides) {
+  for (const name of slideOrder(files, root)) {
     const sld = root(name, "p:sld");
     if (!sld || attr(sld, "show") === "0") continue;
     const pieces: Piece[] = [];
@@ -665,6 +661,37 @@ async function readPptx(bytes: Uint8Array): Promise<DocumentLayout> {
   }
   if (pages.length === 0) return { pages: [{ number: 1, width, height, lines: [] }], warnings: [] };
   return { pages, warnings: [] };
+}
+
+/**
+ * The slides' parts in the order the deck shows them: the presentation's slide list
+ * (`p:sldIdLst`, through its relationships), which a reordered deck changes while the part
+ * names stay; by the number in their names where that list is missing.
+ */
+function slideOrder(
+  files: Record<string, Uint8Array>,
+  root: (name: string, tag: string) => XmlNode | undefined,
+): string[] {
+  const relationships = all(
+    root("ppt/_rels/presentation.xml.rels", "Relationships"),
+    "Relationship",
+  );
+  const listed = all(child(root("ppt/presentation.xml", "p:presentation"), "p:sldIdLst"), "p:sldId")
+    .map((id) =>
+      attr(
+        relationships.find((r) => attr(r, "Id") === attr(id, "r:id")),
+        "Target",
+      ),
+    )
+    .filter((target): target is string => target !== undefined)
+    .map((target) => (target.startsWith("/") ? target.slice(1) : `ppt/${target}`))
+    .filter((name) => files[name] !== undefined);
+  if (listed.length > 0) return listed;
+  return Object.keys(files)
+    .map((name) => ({ name, n: /^ppt\/slides\/slide(\d+)\.xml$/.exec(name)?.[1] }))
+    .filter((s): s is { name: string; n: string } => s.n !== undefined)
+    .sort((a, b) => +a.n - +b.n)
+    .map((s) => s.name);
 }
 
 /** A paragraph's text, runs and fields joined; a line break inside it splits it. */
