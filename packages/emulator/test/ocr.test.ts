@@ -4,7 +4,8 @@
  * `ocr` function wins; nothing is downloaded or cached; missing packages give a warning; and
  * the worker ends with the emulator.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -280,5 +281,58 @@ describe("the built-in OCR", () => {
     const workers = liveOcrWorkers();
     expect(await engine.read(png)).toEqual({ ok: false, reason: "the emulator is closing" });
     expect(liveOcrWorkers()).toBe(workers);
+  });
+});
+
+/** Whether this machine can start a process with no network at all (a Linux user and network namespace). */
+const unshare = spawnSync("unshare", ["-rn", "sh", "-c", "ip link set lo up"]).status === 0;
+if (!unshare)
+  console.warn(
+    "ocr.test.ts: the no-network process test is skipped: `unshare -rn` with `ip` is unavailable here (CI runs it)",
+  );
+
+describe.skipIf(!unshare)("in a process with no network", () => {
+  test("the built emulator reads the PNG: OCR's data and core come from disk", async () => {
+    // tesseract.js runs in a worker thread whose fetch no stub in this process reaches, so
+    // the proof is a process in a network namespace of its own: only loopback, brought up
+    // for the emulator's HTTP; any download would fail and leave the page empty.
+    const folder = mkdtempSync(path.join(tmpdir(), "extendkit-ocr-"));
+    try {
+      writeFileSync(path.join(folder, "invoice.png"), png);
+      const dist = new URL("../dist/index.js", import.meta.url).href;
+      const script = `
+        const { readFileSync } = await import("node:fs");
+        const { startEmulator } = await import(${JSON.stringify(dist)});
+        const emulator = await startEmulator({ port: 0, db: ":memory:", pageLatencyMs: 0 });
+        try {
+          const headers = { authorization: "Bearer " + emulator.token, "x-extend-api-version": "2025-04-21" };
+          const form = new FormData();
+          form.append("file", new Blob([readFileSync("invoice.png")]), "invoice.png");
+          const upload = await (await fetch(emulator.url + "/files/upload", { method: "POST", headers, body: form })).json();
+          const parsed = await fetch(emulator.url + "/parse", {
+            method: "POST",
+            headers: { ...headers, "content-type": "application/json" },
+            body: JSON.stringify({ file: { fileId: upload.file.id } }),
+          });
+          console.log(JSON.stringify({ warning: parsed.headers.get("x-extendkit-warning"), body: await parsed.json() }));
+        } finally {
+          await emulator.close();
+        }`;
+      const child = spawnSync(
+        "unshare",
+        ["-rn", "sh", "-c", 'ip link set lo up && exec node --input-type=module -e "$0"', script],
+        { cwd: folder, encoding: "utf8", timeout: 60_000 },
+      );
+      expect(child.status, child.stderr).toBe(0);
+      const { warning, body } = JSON.parse(child.stdout.trim().split("\n").at(-1) ?? "{}");
+      expect(warning).toBeNull();
+      const text = body.chunks.map((c: { content: string }) => c.content).join("\n");
+      expect(text).toContain("Invoice Number: NW-2025-0412");
+      expect(text).toContain("Total Due: $691.44");
+      // And nothing was cached beside it.
+      expect(traineddata(folder)).toEqual([]);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
