@@ -200,8 +200,9 @@ describe("the built-in OCR", () => {
   test("downloads nothing and writes no traineddata cache", async () => {
     const folders = [process.cwd(), tmpdir(), fileURLToPath(new URL("..", import.meta.url))];
     const before = folders.map(traineddata);
-    // A fresh emulator, so its worker starts (and loads its data) under the throwing fetch;
-    // the harness's client kept the real fetch.
+    // A fresh emulator, so its worker starts under the throwing fetch: this process's fetch
+    // is never called. (The stub cannot reach tesseract's worker thread; the no-network
+    // process test below covers that.) The harness's client kept the real fetch.
     const u = await startTestEmulator();
     const fetched: string[] = [];
     vi.stubGlobal("fetch", (input: unknown) => {
