@@ -118,6 +118,8 @@ describe("readField: what a field is, from what its schema says", () => {
       "rechnungsnr",
     ]);
     expect(synonymsIn("Labelled Bill ID, sometimes Ref.")).toEqual(["bill id"]);
+    // Apostrophes are not quotes.
+    expect(synonymsIn("The supplier's number, as it's printed ('Inv. Ref')")).toEqual(["inv. ref"]);
     expect(synonymsIn(undefined)).toEqual([]);
   });
 });

@@ -329,7 +329,7 @@ export function words(key: string) {
     .split(/\s+/);
 }
 
-/** Prose lower-cased with its punctuation kept apart from words, for cue phrases. */
+/** Prose lower-cased, with curly apostrophes straightened and spaces collapsed, for cue phrases. */
 function prose(text: string) {
   return text.toLowerCase().replace(/[’‘]/g, "'").replace(/\s+/g, " ").trim();
 }
@@ -391,12 +391,15 @@ export function synonymsIn(text: string | undefined): string[] {
   };
   for (const m of text.matchAll(/\(([^()]{2,120})\)/g))
     for (const part of (m[1] as string).split(/\s*(?:,|;|\/(?=\s)|\bor\b)\s*/)) add(part);
-  for (const m of text.matchAll(/["“'‘]([^"“”'‘’]{2,40})["”'’]/g)) add(m[1] as string);
+  for (const m of text.matchAll(/["“]([^"“”]{2,40})["”]/g)) add(m[1] as string);
+  // Single quotes, but not apostrophes: "labelled 'Inv. Ref'", not "the supplier's … it's".
+  for (const m of text.matchAll(/(?<![\p{L}\p{N}])['‘]([^'‘’"“”]{2,40})['’](?![\p{L}\p{N}])/gu))
+    add(m[1] as string);
   for (const m of text.matchAll(
     /\b(?:labell?ed|called|titled|marked|headed|captioned|also known as|printed as|shown as|appears as|next to)\s+(?:as\s+)?([^,;.()"“”'‘’]{2,40})/gi,
   ))
     add(m[1] as string);
-  return found;
+  return [...new Set(found)];
 }
 
 /** The concepts whose cue phrases a text names, earliest first, longer phrases first on ties. */
