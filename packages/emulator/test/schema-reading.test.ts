@@ -77,6 +77,34 @@ describe("readField: what a field is, from what its schema says", () => {
     });
   });
 
+  test("words that merely end like a keyword name nothing: the invoice was paid, is valid", () => {
+    for (const description of ["When the invoice was paid", "How long the invoice is valid"])
+      expect(readField("k", nullable("string", description)).concepts).not.toContain(
+        "invoice_number",
+      );
+  });
+
+  test.each([
+    ["Email of the vendor", "string"],
+    ["Supplier VAT ID", "string"],
+    ["Customer phone number", "string"],
+    ["Discount applied to the invoice total", "number"],
+    ['Payment terms (for example "Net 30" or "Due on receipt")', "string"],
+  ])("what a party or document has is not the party: %j names no concept", (description, type) => {
+    expect(readField("k1", nullable(type, description)).concepts).toEqual([]);
+  });
+
+  test("an attribute in the key is not the party either: vendor_address is no vendor name", () => {
+    expect(readField("vendor_address", nullable("string")).concepts).toEqual([]);
+    expect(readField("vendor_name", nullable("string")).concepts).toEqual(["vendor"]);
+  });
+
+  test("a description of a million spaces is read in a moment, not quadratically", () => {
+    // Measured, not timed: the cost is bounded by reading at most 2,000 characters.
+    const intent = readField("k", nullable("string", `${" ".repeat(1_000_000)}Invoice number`));
+    expect(intent.concepts).toEqual([]);
+  });
+
   test("a title or extend:name says it as well as a description", () => {
     expect(readField("a1", { type: ["string", "null"], title: "Invoice No." }).concepts[0]).toBe(
       "invoice_number",
@@ -223,6 +251,28 @@ describe("extractJson: finding what the schema describes", () => {
         rules: "All dates on these documents are day first.",
       }).value,
     ).toEqual({ invoice_date: "2025-02-03" });
+  });
+
+  test("rules about the answer's format or what dates are not leave the order to the document", () => {
+    const schema = {
+      type: "object",
+      properties: { invoice_date: nullable("string", undefined, { "extend:type": "date" }) },
+    };
+    const uk = doc("Invoice Date: 03/04/2025", "Total: £5.00");
+    expect(extractJson(uk, schema).value).toEqual({ invoice_date: "2025-04-03" });
+    expect(extractJson(uk, schema, { rules: "Return all dates as YYYY-MM-DD." }).value).toEqual({
+      invoice_date: "2025-04-03",
+    });
+    expect(
+      extractJson(uk, schema, { rules: "Our suppliers' dates are not day first." }).value,
+    ).toEqual({
+      invoice_date: "2025-04-03",
+    });
+    // A date that can only be day first outweighs the rules.
+    const dated = doc("Invoice Date: 03/04/2025", "Delivered 25/03/2025", "Total: $5.00");
+    expect(extractJson(dated, schema, { rules: "US dates, month first" }).value).toEqual({
+      invoice_date: "2025-04-03",
+    });
   });
 
   test("a date field with no label word gets the issue date when its description says so, and only then", () => {

@@ -7,6 +7,7 @@ import {
   type Kind,
   readField,
   synonymsIn,
+  withoutNegations,
   words,
 } from "./intent.js";
 import type { Cell, DocumentLayout, Line, PageLayout } from "./layout.js";
@@ -494,16 +495,15 @@ const NUMERIC_DATE = /\b(\d{1,2})([-/])(\d{1,2})\2(\d{2,4})\b/g;
 
 /**
  * Whether the document writes numeric dates day first, decided from all its dates:
- * 1. the extraction rules, where they say so ("dates are day first", "DD/MM/YYYY");
- * 2. its numeric dates: one whose first part is over 12 is day first, one whose second part
+ * 1. its numeric dates: one whose first part is over 12 is day first, one whose second part
  *    is over 12 month first (when they disagree, neither counts);
+ * 2. the extraction rules, where they say how the documents write dates ("dates are day
+ *    first", "DD/MM/YYYY", "US dates");
  * 3. its issue and due dates: the order under which the due date is on or after the issue
  *    date, within a year, where only one order does so;
  * 4. its currency: dollars (or none) month first, any other day first.
  */
 function dateOrder(layout: DocumentLayout, currency: string | null, rules = ""): DateOrder {
-  if (/\bday[- ]first\b|\bdd[-/.]mm\b|\beuropean dates?\b/i.test(rules)) return "dmy";
-  if (/\bmonth[- ]first\b|\bmm[-/.]dd\b|\b(?:us|american) dates?\b/i.test(rules)) return "mdy";
   let dayFirst = 0;
   let monthFirst = 0;
   for (const page of layout.pages) {
@@ -517,6 +517,11 @@ function dateOrder(layout: DocumentLayout, currency: string | null, rules = ""):
   }
   if (dayFirst > 0 && monthFirst === 0) return "dmy";
   if (monthFirst > 0 && dayFirst === 0) return "mdy";
+  // Rules about how the documents write dates; not "return dates as YYYY-MM-DD", which is
+  // about the answer, nor what they say the dates are not.
+  const said = withoutNegations(rules).replace(/\byyyy[-/.]mm[-/.]dd\b/gi, "");
+  if (/\bday[- ]first\b|\bdd[-/.]mm\b|\beuropean dates?\b/i.test(said)) return "dmy";
+  if (/\bmonth[- ]first\b|\bmm[-/.]dd\b|\b(?:us|american) dates?\b/i.test(said)) return "mdy";
   const plausible = (order: DateOrder): boolean | undefined => {
     const issued = find(layout, conceptLabels("invoice_date"), "date", false, order);
     const due = find(layout, conceptLabels("due_date"), "date", false, order);

@@ -66,7 +66,8 @@ const CONCEPTS: Concept[] = [
     key: (w) =>
       w.includes("invoice") && (w.includes("number") || w.includes("no") || w.includes("id")),
     // "invoice no.", "invoice itself: its identifier", "number the seller gave this bill".
-    cue: /\b(?:invoice|bill|receipt|document|doc)\b(?:\s+[\p{L}']+){0,3}?\s*(?:number|no\b|nr\b|num\b|#|id\b|identifier|reference|ref\b)|\b(?:number|identifier|id|reference)\b(?:\s+[\p{L}']+){0,5}?\s+(?:invoice|bill|receipt|document)\b/u,
+    // A keyword is a word of its own: "the invoice was paid" names no id.
+    cue: /\b(?:invoice|bill|receipt|document|doc)\b(?:\s+[\p{L}']+){0,3}?(?:\s*#|\s+(?:number|no|nr|num|id|identifier|reference|ref)\b)|\b(?:number|identifier|id|reference)\b(?:\s+[\p{L}']+){0,5}?\s+(?:invoice|bill|receipt|document)\b/u,
     kinds: ID,
     labels: [
       "invoice number",
@@ -341,8 +342,26 @@ function prose(text: string) {
  */
 export function withoutNegations(text: string) {
   return text.replace(
-    /(?:^|(?<=[.;,:()]\s*)|\s)(?:not the|not a|not an|not our|not any|not to be confused with|do not|don't|does not|never|rather than|instead of|other than|as opposed to|unlike)\b[^.;()]*/giu,
+    /\b(?:not the|not a|not an|not our|not any|not to be confused with|do not|don't|does not|never|rather than|instead of|other than|as opposed to|unlike)\b[^.;()]*/giu,
     " ",
+  );
+}
+
+/**
+ * Things a party or a document *has* that are not the field a concept names: "Email of the
+ * vendor", "Supplier VAT ID", "Discount applied to the invoice total", `vendor_address`. A
+ * field whose key, or the first phrase of whose title or description, names one of these is
+ * that thing, so it takes no concept (and none of the concept's labels or inferences).
+ */
+const ATTRIBUTE =
+  /\b(?:e-?mail|phone|telephone|mobile|fax|address|addr|website|url|iban|bic|swift|(?:vat|tax|tin|gst)[ -]?(?:id|number|no|reg(?:istration)?)|registration|discount|tip|gratuity|terms|note|notes|status|logo|signature|bank|account|contact|city|country|zip|postcode|postal code)\b/;
+
+/** A text's first phrase: up to its first punctuation or linking word ("Email" of "Email of the vendor"). */
+function firstPhrase(text: string) {
+  return (
+    prose(text).split(
+      /[,.;:()]|\s(?:of|for|to|from|that|which|who|where|when|as|on|in|at|by|with|including|excluding|printed|shown|issued|used)\s/,
+    )[0] ?? ""
   );
 }
 
@@ -423,6 +442,9 @@ function conceptsNamedIn(text: string, kind: Kind | undefined): Concept[] {
     .map((h) => h.concept);
 }
 
+/** How much of a description or title is read, in characters. */
+const MAX_PROSE = 2000;
+
 /** What an extraction field is, how it is read, and the labels to look for. */
 export interface FieldIntent {
   /** The concepts the field names, most likely first (empty when none is known). */
@@ -469,10 +491,13 @@ export function readField(
 ): FieldIntent {
   const base = schemaKind(key, field);
   const keyWords = words(key);
+  const attribute = [keyWords.join(" "), field.title ?? "", field.description ?? ""].some((text) =>
+    ATTRIBUTE.test(firstPhrase(text.slice(0, MAX_PROSE))),
+  );
   const compatible = (c: Concept) =>
     c.kinds.includes(base) || (base === "string" && c.kinds.includes("identifier"));
   let source: FieldIntent["source"] = "none";
-  let concepts = CONCEPTS.filter((c) => c.key(keyWords) && compatible(c));
+  let concepts = attribute ? [] : CONCEPTS.filter((c) => c.key(keyWords) && compatible(c));
   if (concepts.length) source = "key";
   const parentWords = parents.flatMap((p) => words(p.key));
   const inherits = parents.length > 0 && keyWords.every((w) => GENERIC.has(w));
@@ -480,9 +505,10 @@ export function readField(
     concepts = CONCEPTS.filter((c) => c.key([...parentWords, ...keyWords]) && compatible(c));
     if (concepts.length) source = "object";
   }
-  const description = field.description && withoutNegations(field.description);
-  const synonyms = [...synonymsIn(description), ...synonymsIn(field.title)];
-  if (!concepts.length) {
+  // Descriptions are read up to a length no real one reaches, so a huge one costs little.
+  const description = field.description && withoutNegations(field.description.slice(0, MAX_PROSE));
+  const synonyms = [...synonymsIn(description), ...synonymsIn(field.title?.slice(0, MAX_PROSE))];
+  if (!concepts.length && !attribute) {
     for (const [text, from] of [
       [field.title, "title"],
       [field["extend:name"], "title"],
@@ -496,7 +522,11 @@ export function readField(
         ? ([
             [
               [
-                ...parents.map((p) => withoutNegations(p.field.description ?? p.field.title ?? "")),
+                ...parents.map((p) =>
+                  withoutNegations(
+                    (p.field.description ?? p.field.title ?? "").slice(0, MAX_PROSE),
+                  ),
+                ),
                 description ?? "",
               ].join(" "),
               "object",
