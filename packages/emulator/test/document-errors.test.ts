@@ -118,3 +118,18 @@ describe("an image", () => {
     }
   });
 });
+
+describe("a very long spreadsheet", () => {
+  test("a CSV of 150,000 rows reads whole (spreading its rows into Math.max overflowed the stack)", async () => {
+    const t = await startTestEmulator();
+    try {
+      const rows = ["id,amount", ...Array.from({ length: 150_000 }, (_, i) => `${i},${i % 97}.50`)];
+      const file = await t.upload("long.csv", rows.join("\n"), "text/csv");
+      const { status, body } = await t.request("GET", `/files/${file.id}?rawText=true`);
+      expect(status).toBe(200);
+      expect(body.file.contents.rawText).toMatch(/\n149999 {3}37\.50$/);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -374,7 +374,48 @@ describe("documents that cannot be read", () => {
     });
     expect(status).toBe(400);
     expect(body.code).toBe("FILE_SIZE_TOO_LARGE");
-    expect(body.message).toMatch(/inflate to 2048 MB, more than the 256 MB the emulator reads/);
+    expect(body.message).toMatch(
+      /declares 2048 MB uncompressed, more than the 128 MB the emulator reads uncompressed/,
+    );
+  });
+
+  test("a zip bomb that declares small sizes but inflates past 128 MB answers FILE_SIZE_TOO_LARGE too", async () => {
+    const { zipSync, strToU8 } = await import("fflate");
+    // 200 MB of one repeated byte deflates to about 200 KB.
+    const zip = zipSync(
+      {
+        "[Content_Types].xml": strToU8("<Types/>"),
+        "xl/workbook.xml": strToU8("<workbook/>"),
+        "xl/media/image1.png": new Uint8Array(200 * 1024 * 1024),
+      },
+      { level: 9 },
+    );
+    // The central directory and the local header now say the image is 1 KB.
+    const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+    const decoder = new TextDecoder();
+    let patched = 0;
+    for (let at = 0; at + 30 < zip.length; at++) {
+      const signature = view.getUint32(at, true);
+      const [sizeAt, nameLengthAt, nameAt] =
+        signature === 0x02014b50 ? [24, 28, 46] : signature === 0x04034b50 ? [22, 26, 30] : [];
+      if (sizeAt === undefined) continue;
+      const nameLength = view.getUint16(at + (nameLengthAt as number), true);
+      const name = decoder.decode(
+        zip.subarray(at + (nameAt as number), at + (nameAt as number) + nameLength),
+      );
+      if (name !== "xl/media/image1.png") continue;
+      view.setUint32(at + sizeAt, 1024, true);
+      patched++;
+    }
+    expect(patched).toBe(2);
+    expect(zip.length).toBeLessThan(1024 * 1024);
+    const file = await t.upload("bomb.xlsx", zip, MEDIA.xlsx);
+    const { status, body } = await t.request("POST", "/parse", {
+      body: { file: { fileId: file.id } },
+    });
+    expect(status).toBe(400);
+    expect(body.code).toBe("FILE_SIZE_TOO_LARGE");
+    expect(body.message).toMatch(/inflates to more than the 128 MB/);
   });
 
   test("a truncated .xlsx ends an async parse FAILED with CORRUPT_FILE", async () => {

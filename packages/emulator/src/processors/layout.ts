@@ -167,11 +167,17 @@ export function rowsLayout(
       .filter(({ row }, i, all) => filled(row) > 0 || filled(all[i - 1]?.row ?? []) > 0);
   }
   const measured = tabular ? sized : sized.filter(({ row }) => filled(row) > 1);
+  // Loops, not Math.max(...rows): spreading a sheet of 150,000 rows overflows the stack.
+  let columns = 0;
+  for (const { row } of sized) columns = Math.max(columns, row.length);
+  const longest = new Array<number>(columns).fill(0);
+  for (const { row } of measured)
+    row.forEach((text, column) => {
+      longest[column] = Math.max(longest[column] as number, (text ?? "").trim().length);
+    });
   const lefts = [36];
-  for (let column = 0; column < Math.max(0, ...sized.map((r) => r.row.length)); column++) {
-    const longest = Math.max(0, ...measured.map((r) => (r.row[column] ?? "").trim().length));
-    lefts.push((lefts[column] as number) + Math.max(120, longest * 6 + 18));
-  }
+  for (let column = 0; column < columns; column++)
+    lefts.push((lefts[column] as number) + Math.max(120, (longest[column] as number) * 6 + 18));
   const pages: PageLayout[] = [];
   let lines: Line[] = [];
   let count = 0;

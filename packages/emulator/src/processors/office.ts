@@ -93,8 +93,8 @@ export async function readOffice(
   }
 }
 
-/** The most XML an Office file may inflate to: far above any real document's text. */
-const MAX_INFLATED_XML = 256 * 1024 * 1024;
+/** The most an Office file may inflate to, all its parts together: far above any real document. */
+const MAX_INFLATED = 128 * 1024 * 1024;
 
 const megabytes = (bytes: number) => `${Math.round(bytes / (1024 * 1024))} MB`;
 
@@ -102,28 +102,52 @@ const KIND_NAMES: Record<OfficeKind, string> = { docx: "Word", xlsx: "Excel", pp
 
 /** Which document the zip holds, by its parts (not its name): a misnamed file still reads. */
 async function zipKind(bytes: Uint8Array, name: string, label: string): Promise<OfficeKind> {
-  const { unzipSync } = await import("fflate");
+  const { unzipSync, Unzip, UnzipInflate } = await import("fflate");
   const names = new Set<string>();
-  let inflated = 0;
+  let declared = 0;
   try {
     // Only the central directory is read: the filter declines to inflate any entry.
     unzipSync(bytes, {
       filter: (file) => {
         names.add(file.name);
-        if (/\.(xml|rels)$/i.test(file.name)) inflated += file.originalSize;
+        declared += file.originalSize;
         return false;
       },
     });
   } catch (error) {
     throw corrupt(label, error);
   }
-  // A few kilobytes of zip can declare gigabytes of XML (a zip bomb): refuse before inflating.
-  if (inflated > MAX_INFLATED_XML) {
-    throw new ProcessingError(
+  const tooLarge = (what: string) =>
+    new ProcessingError(
       "FILE_SIZE_TOO_LARGE",
-      `The ${label} file's XML parts inflate to ${megabytes(inflated)}, more than the ${megabytes(MAX_INFLATED_XML)} the emulator reads; split the document or save it as PDF.`,
+      `The ${label} file ${what} more than the ${megabytes(MAX_INFLATED)} the emulator reads uncompressed; split the document or save it as PDF.`,
     );
+  // A few kilobytes of zip can declare gigabytes (a zip bomb): refuse before inflating.
+  if (declared > MAX_INFLATED) throw tooLarge(`declares ${megabytes(declared)} uncompressed,`);
+  // A bomb may also declare small sizes and inflate to gigabytes, which the readers' own
+  // unzips only find out once it is all in memory: inflate every part once, counting and
+  // keeping nothing, and stop at the cap.
+  let inflated = 0;
+  let failure: unknown;
+  try {
+    const stream = new Unzip((file) => {
+      file.ondata = (error, chunk) => {
+        if (error) {
+          failure ??= error;
+          return;
+        }
+        inflated += chunk.length;
+        if (inflated > MAX_INFLATED) file.terminate();
+      };
+      if (inflated <= MAX_INFLATED) file.start();
+    });
+    stream.register(UnzipInflate);
+    stream.push(bytes, true);
+  } catch (error) {
+    failure ??= error;
   }
+  if (inflated > MAX_INFLATED) throw tooLarge("inflates to");
+  if (failure) throw corrupt(label, failure);
   if (names.has("word/document.xml")) return "docx";
   if (names.has("xl/workbook.xml")) return "xlsx";
   if (names.has("ppt/presentation.xml")) return "pptx";
