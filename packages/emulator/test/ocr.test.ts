@@ -15,6 +15,7 @@ import { readLayout } from "../src/processors/layout.js";
 import {
   createOcrEngine,
   defaultOcrLoader,
+  liveOcrThreads,
   liveOcrWorkers,
   OCR_INSTALL,
   workerOptions,
@@ -274,6 +275,47 @@ describe("the built-in OCR", () => {
     // Closing twice, or closing an engine that never started, is harmless.
     await u.close();
     await createOcrEngine().close();
+  });
+
+  test("a worker thread that dies fails the read it was doing, and the next read starts a new one", async () => {
+    const engine = createOcrEngine();
+    try {
+      expect((await engine.read(png)).ok).toBe(true);
+      const [thread] = liveOcrThreads().slice(-1);
+      const reading = engine.read(png);
+      // Killed from outside, as the system kills a thread that runs out of memory.
+      await thread!.terminate();
+      const failed = await reading;
+      expect(failed).toMatchObject({ ok: false });
+      expect(failed.ok ? "" : failed.reason).toMatch(/the OCR worker stopped \(exit code 1\)/);
+      const again = await engine.read(png);
+      expect(again.ok).toBe(true);
+      expect(again.ok && again.runs.map((r) => r.text).join(" ")).toContain("NW-2025-0412");
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test("an image of more than 50 megapixels is not read, and says how to make it readable", async () => {
+    // A PNG whose header says 30,000 × 30,000 pixels (and which ends as a PNG should).
+    const header = new Uint8Array([
+      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0,
+      0x75, 0x30, 0, 0, 0x75, 0x30, 8, 2, 0, 0, 0, 0, 0, 0, 0,
+    ]);
+    const end = new Uint8Array([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
+    const huge = new Uint8Array([...header, ...end]);
+    const engine = createOcrEngine();
+    const threads = liveOcrThreads().length;
+    try {
+      const result = await engine.read(huge);
+      expect(result.ok ? "" : result.reason).toBe(
+        "the image is 30000×30000 pixels, more than the 50 megapixels OCR reads; scale it down (300 dpi is plenty)",
+      );
+      // Nothing was started for it.
+      expect(liveOcrThreads()).toHaveLength(threads);
+    } finally {
+      await engine.close();
+    }
   });
 
   test("answers a read after close with a reason instead of starting again", async () => {

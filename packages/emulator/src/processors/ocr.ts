@@ -92,11 +92,11 @@ export function workerOptions(loader: OcrLoader) {
  * every image, one at a time (tesseract uses a whole core per image).
  */
 export function createOcrEngine(loader: OcrLoader = defaultOcrLoader): OcrEngine {
-  let worker: Promise<TesseractWorker | { unavailable: string }> | undefined;
+  let worker: Promise<Started | { unavailable: string }> | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
 
-  const start = async (): Promise<TesseractWorker | { unavailable: string }> => {
+  const start = async (): Promise<Started | { unavailable: string }> => {
     try {
       const module = (await loader.tesseract()) as {
         createWorker?: typeof import("tesseract.js").createWorker;
@@ -123,7 +123,29 @@ export function createOcrEngine(loader: OcrLoader = defaultOcrLoader): OcrEngine
         failed,
       ]);
       liveWorkers.add(created);
-      return created;
+      const started: Started = {
+        api: created,
+        died: Promise.resolve() as never,
+        dead: false,
+        ending: false,
+      };
+      started.died = new Promise<never>((_, reject) => {
+        const die = (error: Error) => {
+          started.dead = true;
+          liveWorkers.delete(created);
+          reject(error);
+        };
+        // tesseract.js sets the thread's `onerror`, which a Node worker thread never calls:
+        // without these listeners a thread that dies (out of memory, an abort in the wasm)
+        // crashes the process, and the read it was doing waits for ever.
+        const thread = threadOf(created);
+        thread?.on("error", (error: Error) => die(error));
+        thread?.on("exit", (code: number) => {
+          if (!started.ending) die(new Error(`the OCR worker stopped (exit code ${code})`));
+        });
+      });
+      started.died.catch(() => {});
+      return started;
     } catch (error) {
       return { unavailable: unavailableReason(error) };
     }
@@ -132,14 +154,18 @@ export function createOcrEngine(loader: OcrLoader = defaultOcrLoader): OcrEngine
   const recognize = async (image: Uint8Array, pageWidth: number): Promise<OcrResult> => {
     if (closed) return { ok: false, reason: "the emulator is closing" };
     worker ??= start();
-    const ready = await worker;
+    const current = worker;
+    const ready = await current;
     if ("unavailable" in ready) return { ok: false, reason: ready.unavailable };
     try {
-      const { data } = await ready.recognize(
-        Buffer.from(image.buffer, image.byteOffset, image.byteLength),
-        {},
-        { blocks: true, tsv: true, text: false },
-      );
+      const { data } = await Promise.race([
+        ready.api.recognize(
+          Buffer.from(image.buffer, image.byteOffset, image.byteLength),
+          {},
+          { blocks: true, tsv: true, text: false },
+        ),
+        ready.died,
+      ]);
       const size = imageSize(data.tsv);
       if (!size) return { ok: true, width: pageWidth, height: pageWidth, runs: [] };
       const scale = pageWidth / size.width;
@@ -150,6 +176,8 @@ export function createOcrEngine(loader: OcrLoader = defaultOcrLoader): OcrEngine
         runs: wordsToRuns(data.blocks ?? [], scale),
       };
     } catch (error) {
+      // A dead worker is replaced on the next read.
+      if (ready.dead && worker === current) worker = undefined;
       const message = errorMessage(error).replace(/^Error: /, "");
       return { ok: false, reason: `OCR could not read it (${message})` };
     }
@@ -163,6 +191,12 @@ export function createOcrEngine(loader: OcrLoader = defaultOcrLoader): OcrEngine
           ok: false,
           reason:
             "OCR reads PNG, JPEG, GIF, BMP, TIFF and WebP images, and this is none of them; convert it to PNG",
+        };
+      const pixels = imagePixels(image);
+      if (pixels && pixels.width * pixels.height > MAX_IMAGE_PIXELS)
+        return {
+          ok: false,
+          reason: `the image is ${pixels.width}×${pixels.height} pixels, more than the ${MAX_IMAGE_PIXELS / 1e6} megapixels OCR reads; scale it down (300 dpi is plenty)`,
         };
       // A PNG or JPEG cut short makes the decoder print errors of its own: say it here.
       if (!completeImage(image))
@@ -178,12 +212,58 @@ export function createOcrEngine(loader: OcrLoader = defaultOcrLoader): OcrEngine
       closed = true;
       await queue;
       const ready = await worker;
-      if (ready && !("unavailable" in ready)) {
-        await ready.terminate();
-        liveWorkers.delete(ready);
+      if (ready && !("unavailable" in ready) && !ready.dead) {
+        ready.ending = true;
+        await ready.api.terminate();
+        liveWorkers.delete(ready.api);
       }
     },
   };
+}
+
+/** A worker made by tesseract.js, and what became of its thread. */
+interface Started {
+  api: TesseractWorker;
+  /** Rejects when the thread dies on its own (not when `close()` ends it). */
+  died: Promise<never>;
+  dead: boolean;
+  ending: boolean;
+}
+
+/** The Node worker thread behind a tesseract.js worker (its `worker` property). */
+function threadOf(worker: TesseractWorker): NodeWorkerThread | undefined {
+  return (worker as unknown as { worker?: NodeWorkerThread }).worker;
+}
+
+interface NodeWorkerThread {
+  on(event: "error", listener: (error: Error) => void): unknown;
+  on(event: "exit", listener: (code: number) => void): unknown;
+  terminate(): Promise<number>;
+}
+
+/** The threads of the OCR workers now running (for tests that kill one). */
+export function liveOcrThreads(): NodeWorkerThread[] {
+  return [...liveWorkers].flatMap((worker) => threadOf(worker) ?? []);
+}
+
+/** The largest image OCR reads: 50 megapixels, an A4 page at 600 dpi and then some. */
+const MAX_IMAGE_PIXELS = 50_000_000;
+
+/** A PNG's or JPEG's size in pixels, from its header; undefined for other formats. */
+function imagePixels(bytes: Uint8Array): { width: number; height: number } | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes[0] === 0x89 && bytes.length >= 24)
+    return { width: view.getUint32(16), height: view.getUint32(20) };
+  if (bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined;
+  // JPEG: walk the segments to the first start-of-frame marker (C0–CF but C4, C8 and CC).
+  for (let at = 2; at + 9 < bytes.length; ) {
+    if (bytes[at] !== 0xff) return undefined;
+    const marker = bytes[at + 1] as number;
+    if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker))
+      return { width: view.getUint16(at + 7), height: view.getUint16(at + 5) };
+    at += 2 + view.getUint16(at + 2);
+  }
+  return undefined;
 }
 
 /** Whether the bytes start like an image format tesseract decodes. */
