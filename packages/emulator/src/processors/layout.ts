@@ -360,6 +360,9 @@ async function readPdf(
       isEvalSupported: false,
       disableFontFace: true,
       useSystemFonts: false,
+      // An image larger than this is not decoded (a scanned page's is a few megapixels);
+      // a PDF declaring a giant one would otherwise be decoded whole to look for text.
+      maxImageSize: 50_000_000,
       verbosity: 0,
     }).promise;
   } catch (error) {
