@@ -296,6 +296,18 @@ describe("the built-in OCR", () => {
     }
   });
 
+  test("a JPEG with a video after its end (a phone's motion photo) is read", async () => {
+    const jpeg = await sampleInvoiceJpeg();
+    const motion = new Uint8Array([...jpeg, ...new TextEncoder().encode("ftypmp42".repeat(64))]);
+    const engine = createOcrEngine();
+    try {
+      const result = await engine.read(motion);
+      expect(result.ok && result.runs.map((r) => r.text).join(" ")).toContain("NW-2025-0412");
+    } finally {
+      await engine.close();
+    }
+  });
+
   test("an image of more than 50 megapixels is not read, and says how to make it readable", async () => {
     // A PNG whose header says 30,000 × 30,000 pixels (and which ends as a PNG should).
     const header = new Uint8Array([

@@ -283,11 +283,12 @@ function readableImage(bytes: Uint8Array): boolean {
 
 /** Whether a PNG has its IEND chunk and a JPEG its end-of-image marker (other formats pass). */
 function completeImage(bytes: Uint8Array): boolean {
-  const tail = bytes.subarray(Math.max(0, bytes.length - 32));
+  // Anywhere, not only at the end: phones append a video to a "motion photo" JPEG, and tools
+  // add chunks or padding after a PNG's end.
+  const all = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes[0] === 0x89 && String.fromCharCode(...bytes.subarray(1, 4)) === "PNG")
-    return Buffer.from(tail).includes("IEND");
-  if (bytes[0] === 0xff && bytes[1] === 0xd8)
-    return Buffer.from(tail).includes(Buffer.from([0xff, 0xd9]));
+    return all.includes("IEND");
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return all.includes(Buffer.from([0xff, 0xd9]), 2);
   return true;
 }
 
