@@ -5,6 +5,7 @@
  */
 import type { Schemas } from "@extendkit/core";
 import { Document, Packer, PageBreak, Paragraph } from "docx";
+import ExcelJS from "exceljs";
 import { zipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { sampleInvoicePdf } from "../src/sample.js";
@@ -212,6 +213,21 @@ describe("parsing Excel workbooks", () => {
     ]);
     expect(run.chunks.map((c) => c.blocks.map((b) => b.type))).toEqual([["table"], ["table"]]);
     expect(SALES.sheets).toHaveLength(run.chunks.length);
+  });
+
+  test("a cell its format cannot show (a date serial of 1e300) is one odd cell, not a damaged workbook", async () => {
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet("Odd");
+    sheet.addRow(["Invoice no", "A-1"]);
+    sheet.addRow(["Issued", 1e300]).getCell(2).numFmt = "dd mmm yyyy";
+    sheet.addRow(["Huge", 1e300]).getCell(2).numFmt = "0.00";
+    const bytes = new Uint8Array(await workbook.xlsx.writeBuffer());
+    const file = await t.upload("odd.xlsx", bytes, MEDIA.xlsx);
+    const run = await parse(file.id);
+    const text = run.chunks.map((c) => c.content).join("\n");
+    expect(text).toContain("| Invoice no | A-1 |");
+    expect(text).toContain("| Issued | ##### |");
+    expect(text).toContain("| Huge | 1e+300 |");
   });
 
   test("excelSheetSelectionStrategy and excelSheetRanges choose the sheets extraction reads", async () => {

@@ -227,7 +227,14 @@ async function readXlsx(bytes: Uint8Array): Promise<DocumentLayout> {
         if (hiddenColumns.has(column)) return;
         // A merged range shows its value once, in its top-left cell.
         if (cell.isMerged && cell.master.address !== cell.address) return;
-        const text = cellText(cell.value, cell.numFmt, date1904);
+        let text: string;
+        try {
+          text = cellText(cell.value, cell.numFmt, date1904);
+        } catch {
+          // A value its format cannot show (a date serial of 1e300) is one odd cell, not a
+          // damaged workbook: show it unformatted.
+          text = String(cell.text ?? "");
+        }
         if (text === "") return;
         cells[column - 1 - countBelow(hiddenColumns, column)] = text;
         const points = cell.font?.size;
@@ -259,7 +266,11 @@ function cellText(value: unknown, numFmt: string | undefined, date1904: boolean)
   if (typeof value === "number") return formatNumber(value, numFmt, date1904);
   if (typeof value === "string") return value;
   if (typeof value === "boolean") return value ? "TRUE" : "FALSE";
-  if (value instanceof Date) return formatDate(value, dateFormat(numFmt) ?? "yyyy-mm-dd");
+  if (value instanceof Date)
+    // A serial no calendar holds (exceljs makes it an invalid Date): Excel shows #####.
+    return Number.isNaN(value.getTime())
+      ? "#####"
+      : formatDate(value, dateFormat(numFmt) ?? "yyyy-mm-dd");
   if (typeof value === "object") {
     const v = value as {
       result?: unknown;
@@ -436,6 +447,8 @@ function general(value: number): string {
 /** A number as its format shows it: sections, thousands, decimals, percent, currency, dates. */
 function formatNumber(value: number, numFmt: string | undefined, date1904: boolean): string {
   if (!numFmt || /^general$/i.test(numFmt.trim())) return general(value);
+  // Beyond what a format can show (Excel itself shows ####): the plain number.
+  if (!Number.isFinite(value) || Math.abs(value) >= 1e15) return String(value);
   const all = sections(numFmt);
   const dateSection = dateFormat(numFmt);
   if (dateSection) {
